@@ -1,0 +1,54 @@
+// Building blocks shared by the networks: a convolution that owns its (optionally BatchNorm-folded) weights.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <array>
+#include <string>
+
+#include "io/weights.h"
+
+namespace oceanplus::nn {
+
+struct LoadOptions {
+  // Fold each inference-mode BatchNorm into the preceding convolution at load time (w' = w*g/sqrt(v+eps),
+  // b' = (b-m)*g/sqrt(v+eps) + beta, computed in float64). Off = run BatchNorm as a separate op, as the reference does.
+  bool fold_batchnorm = true;
+};
+
+struct ConvGeometry {
+  int64_t stride = 1;
+  std::array<int64_t, 2> padding{0, 0};
+  std::array<int64_t, 2> dilation{1, 1};  // (rows, cols): the box head uses asymmetric dilations
+};
+
+enum class Activation { None, Relu };
+
+// conv (+ BatchNorm) (+ ReLU). Inference only.
+class Conv {
+ public:
+  Conv() = default;
+
+  // conv_key: the conv weight's key prefix, e.g. "features.features.conv1" ("<prefix>.weight", "<prefix>.bias").
+  // bn_key: the BatchNorm's key prefix, or "" for none. conv_has_bias: whether "<conv_key>.bias" exists.
+  static Conv load(io::WeightReader& weights, const std::string& conv_key, bool conv_has_bias,
+                   const std::string& bn_key, int64_t out_channels, int64_t in_channels, int64_t kernel,
+                   const ConvGeometry& geometry, Activation activation, const LoadOptions& options);
+
+  at::Tensor operator()(const at::Tensor& x) const;
+  int64_t out_channels() const { return weight_.size(0); }
+
+ private:
+  at::Tensor weight_, bias_;                      // bias_ may be undefined
+  at::Tensor bn_mean_, bn_var_, bn_weight_, bn_bias_;
+  ConvGeometry geometry_;
+  Activation activation_ = Activation::None;
+};
+
+// Bilinear resize with align_corners=true (every resize of the mask branch); identity when the size already matches.
+at::Tensor resize_bilinear_aligned(const at::Tensor& x, int64_t height, int64_t width);
+
+// Depthwise cross-correlation: each channel of `search` correlated with the same channel of `kernel` (batch 1).
+at::Tensor xcorr_depthwise(const at::Tensor& search, const at::Tensor& kernel);
+
+}  // namespace oceanplus::nn
