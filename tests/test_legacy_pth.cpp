@@ -34,9 +34,15 @@ using oceanplus::io::RawTensor;
 using Bytes = std::vector<uint8_t>;
 
 // ------------------------------------------------------------------------------------------------ shared files
+// The source root: the OCEANPLUS_SOURCE_DIR environment variable if set, else the compile definition.
+std::string source_dir() {
+  if (const char* env = std::getenv("OCEANPLUS_SOURCE_DIR"); env != nullptr && *env != '\0') return env;
+  return OCEANPLUS_SOURCE_DIR;
+}
+
 std::string shared_dir() {
   if (const char* env = std::getenv("OCEANPLUS_SHARED"); env != nullptr && *env != '\0') return env;
-  return std::string(OCEANPLUS_SOURCE_DIR) + "/../shared";
+  return source_dir() + "/../shared";
 }
 
 std::string sample_path() { return shared_dir() + "/golden/oceanplus/legacy_ckpt_sample.pth"; }
@@ -49,10 +55,10 @@ bool read_file(const std::string& path, Bytes* out) {
   return !in.bad();
 }
 
-#define LOAD_SAMPLE_OR_SKIP(bytes)                                                                     \
-  Bytes bytes;                                                                                         \
-  if (!read_file(sample_path(), &bytes) || bytes.empty()) {                                            \
-    GTEST_SKIP() << "legacy sample not found at " << sample_path() << " (set OCEANPLUS_SHARED)";       \
+#define LOAD_SAMPLE_OR_SKIP(bytes)                                                               \
+  Bytes bytes;                                                                                   \
+  if (!read_file(sample_path(), &bytes) || bytes.empty()) {                                      \
+    GTEST_SKIP() << "legacy sample not found at " << sample_path() << " (set OCEANPLUS_SHARED)"; \
   }
 
 // Message of the WeightsError thrown by reading these bytes, or "" if nothing was thrown.
@@ -65,13 +71,12 @@ std::string error_of(const Bytes& bytes) {
   return "";
 }
 
-#define EXPECT_WEIGHTS_ERROR_MENTIONS(bytes, needle)                                                 \
-  do {                                                                                               \
-    const Bytes bytes_ = (bytes);                                                                    \
-    EXPECT_THROW(oceanplus::io::read_legacy_checkpoint(bytes_.data(), bytes_.size(), "test.pth"),    \
-                 WeightsError);                                                                      \
-    const std::string message_ = error_of(bytes_);                                                   \
-    EXPECT_NE(message_.find(needle), std::string::npos) << "message: " << message_;                  \
+#define EXPECT_WEIGHTS_ERROR_MENTIONS(bytes, needle)                                                             \
+  do {                                                                                                           \
+    const Bytes bytes_ = (bytes);                                                                                \
+    EXPECT_THROW(oceanplus::io::read_legacy_checkpoint(bytes_.data(), bytes_.size(), "test.pth"), WeightsError); \
+    const std::string message_ = error_of(bytes_);                                                               \
+    EXPECT_NE(message_.find(needle), std::string::npos) << "message: " << message_;                              \
   } while (0)
 
 const NamedTensor* find_tensor(const LegacyCheckpoint& checkpoint, const std::string& key) {
@@ -170,13 +175,15 @@ StorageBlock block(const std::string& key, const std::vector<T>& values) {
 }
 
 Bytes magic_pickle() {
-  return PickleWriter().proto().op(0x8a).op(10).raw({0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19}).stop().bytes();
+  const Bytes magic_le = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};  // 0x1950a86a20f9469cfc6c
+  return PickleWriter().proto().op(0x8a).op(10).raw(magic_le).stop().bytes();
 }
 
 Bytes sys_info_pickle(bool little_endian = true) {
   PickleWriter w;
   w.proto().op('}').mark().unicode("protocol_version").integer(1001).unicode("little_endian").boolean(little_endian);
-  w.unicode("type_sizes").op('}').mark().unicode("short").integer(2).unicode("int").integer(4).unicode("long").integer(4);
+  w.unicode("type_sizes").op('}').mark();
+  w.unicode("short").integer(2).unicode("int").integer(4).unicode("long").integer(4);
   return w.op('u').op('u').stop().bytes();
 }
 
@@ -281,8 +288,8 @@ TEST(LegacyPth, PlainOrderedDictWithoutWrapper) {
   w.op('u');
   w.op('}').unicode("_metadata").ordered_dict().op('s').op('b');  // BUILD with _metadata: ignored
   w.stop();
-  const Bytes file = legacy_file(w.bytes(), {block("100", std::vector<float>{1.5f, -2.f, 3.f, 4.25f}),
-                                             block("200", std::vector<int64_t>{-42})});
+  const Bytes file = legacy_file(
+      w.bytes(), {block("100", std::vector<float>{1.5f, -2.f, 3.f, 4.25f}), block("200", std::vector<int64_t>{-42})});
   EXPECT_TRUE(oceanplus::io::is_legacy_checkpoint(file.data(), file.size()));
   const LegacyCheckpoint checkpoint = read_bytes(file);
   EXPECT_TRUE(checkpoint.wrapper_keys.empty());
@@ -302,7 +309,7 @@ TEST(LegacyPth, StridedViewsIntoSharedStorageAreMaterialisedContiguously) {
   w.proto().op('}').mark();
   w.unicode("transposed").tensor("FloatStorage", "1", 10, 2, {2, 3}, {1, 2});  // a 3x2 block, transposed
   w.unicode("whole").tensor("FloatStorage", "1", 10, 0, {10}, {1});
-  w.unicode("broadcast").tensor("FloatStorage", "1", 10, 8, {2, 2}, {0, 1});    // stride 0: expanded rows
+  w.unicode("broadcast").tensor("FloatStorage", "1", 10, 8, {2, 2}, {0, 1});  // stride 0: expanded rows
   w.unicode("every_third").tensor("FloatStorage", "1", 10, 1, {3}, {3});
   w.unicode("empty").tensor("FloatStorage", "1", 10, 0, {0, 5}, {5, 1});
   w.op('u').stop();
@@ -323,8 +330,8 @@ TEST(LegacyPth, ZeroDimTensors) {
   w.unicode("scalar").tensor("DoubleStorage", "5", 1, 0, {}, {});
   w.unicode("scalar_in_view").tensor("IntStorage", "6", 4, 3, {}, {});
   w.op('u').stop();
-  const LegacyCheckpoint checkpoint =
-      read_bytes(legacy_file(w.bytes(), {block("5", std::vector<double>{3.25}), block("6", std::vector<int32_t>{1, 2, 3, -7})}));
+  const LegacyCheckpoint checkpoint = read_bytes(
+      legacy_file(w.bytes(), {block("5", std::vector<double>{3.25}), block("6", std::vector<int32_t>{1, 2, 3, -7})}));
   ASSERT_EQ(checkpoint.tensors.size(), 2u);
   EXPECT_TRUE(checkpoint.tensors[0].tensor.sizes.empty());
   EXPECT_EQ(checkpoint.tensors[0].tensor.numel(), 1);
@@ -339,11 +346,10 @@ TEST(LegacyPth, AllSupportedStorageTypes) {
     DType dtype;
     size_t element_size;
   };
-  const Case cases[] = {{"FloatStorage", DType::Float32, 4}, {"DoubleStorage", DType::Float64, 8},
-                        {"HalfStorage", DType::Float16, 2},  {"LongStorage", DType::Int64, 8},
-                        {"IntStorage", DType::Int32, 4},     {"ShortStorage", DType::Int16, 2},
-                        {"CharStorage", DType::Int8, 1},     {"ByteStorage", DType::UInt8, 1},
-                        {"BoolStorage", DType::Bool, 1}};
+  const Case cases[] = {
+      {"FloatStorage", DType::Float32, 4}, {"DoubleStorage", DType::Float64, 8}, {"HalfStorage", DType::Float16, 2},
+      {"LongStorage", DType::Int64, 8},    {"IntStorage", DType::Int32, 4},      {"ShortStorage", DType::Int16, 2},
+      {"CharStorage", DType::Int8, 1},     {"ByteStorage", DType::UInt8, 1},     {"BoolStorage", DType::Bool, 1}};
   PickleWriter w;
   w.proto().op('}').mark();
   std::vector<StorageBlock> blocks;
@@ -417,8 +423,8 @@ TEST(LegacyPth, Protocol4OpcodesAndMemo) {
   w.proto(4).op(0x95).le(0, 8);
   w.op(0x8c).op(11).raw({'c', 'o', 'l', 'l', 'e', 'c', 't', 'i', 'o', 'n', 's'}).op(0x94);  // memo 0
   w.op(0x8c).op(11).raw({'O', 'r', 'd', 'e', 'r', 'e', 'd', 'D', 'i', 'c', 't'}).op(0x94);  // memo 1
-  w.op(0x93).op(0x94).op(')').op('R').op(0x94);                                              // memo 2, 3
-  w.op(0x8c).op(1).raw({'k'}).op('2').op('0');  // DUP then POP
+  w.op(0x93).op(0x94).op(')').op('R').op(0x94);                                             // memo 2, 3
+  w.op(0x8c).op(1).raw({'k'}).op('2').op('0');                                              // DUP then POP
   w.global("torch._utils", "_rebuild_tensor_v2").mark();
   w.storage_id("ShortStorage", "4", 2);
   w.integer(0).integer(2).op(0x85).integer(1).op(0x85).boolean(false).op('j').le(2, 4).op(')').op('R');
@@ -428,6 +434,52 @@ TEST(LegacyPth, Protocol4OpcodesAndMemo) {
   ASSERT_EQ(checkpoint.tensors.size(), 1u);
   EXPECT_EQ(checkpoint.tensors[0].key, "k");
   EXPECT_EQ(values_of<int16_t>(checkpoint.tensors[0].tensor), (std::vector<int16_t>{-3, 300}));
+}
+
+TEST(LegacyPth, FileWrittenByPythonPickle) {
+  // tests/data/legacy/python_views.pth comes from make_python_views.py (Python's pickler, a stand-in torch module).
+  const std::string path = source_dir() + "/tests/data/legacy/python_views.pth";
+  Bytes bytes;
+  if (!read_file(path, &bytes) || bytes.empty()) GTEST_SKIP() << "test data not found at " << path;
+  const LegacyCheckpoint checkpoint = read_bytes(bytes);
+  EXPECT_EQ(checkpoint.wrapper_keys, (std::vector<std::string>{"epoch", "arch", "state_dict", "optimizer"}));
+  ASSERT_EQ(checkpoint.tensors.size(), 4u);
+  EXPECT_EQ(checkpoint.tensors[0].key, "module.transposed");
+  EXPECT_EQ(values_of<float>(checkpoint.tensors[0].tensor), (std::vector<float>{2, 4, 6, 3, 5, 7}));
+  EXPECT_EQ(checkpoint.tensors[1].key, "module.whole");
+  EXPECT_EQ(checkpoint.tensors[1].tensor.sizes, (std::vector<int64_t>{3, 4}));
+  EXPECT_EQ(values_of<float>(checkpoint.tensors[1].tensor), (std::vector<float>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
+  EXPECT_EQ(checkpoint.tensors[2].key, "module.counter");
+  EXPECT_EQ(values_of<int64_t>(checkpoint.tensors[2].tensor), std::vector<int64_t>{123456789});
+  EXPECT_EQ(checkpoint.tensors[3].key, "module.broadcast");
+  EXPECT_EQ(values_of<float>(checkpoint.tensors[3].tensor), (std::vector<float>{11, 11, 11, 11}));
+}
+
+TEST(LegacyPth, RepeatedKeyKeepsFirstPositionAndLastValue) {
+  PickleWriter w;
+  w.proto().op('}').mark();
+  w.unicode("a").tensor("FloatStorage", "1", 2, 0, {1}, {1});
+  w.unicode("b").tensor("FloatStorage", "1", 2, 1, {1}, {1});
+  w.unicode("a").tensor("FloatStorage", "1", 2, 1, {1}, {1});
+  w.op('u').stop();
+  const LegacyCheckpoint checkpoint = read_bytes(legacy_file(w.bytes(), {block("1", std::vector<float>{10, 20})}));
+  ASSERT_EQ(checkpoint.tensors.size(), 2u);
+  EXPECT_EQ(checkpoint.tensors[0].key, "a");
+  EXPECT_EQ(values_of<float>(checkpoint.tensors[0].tensor), std::vector<float>{20});
+  EXPECT_EQ(checkpoint.tensors[1].key, "b");
+}
+
+TEST(LegacyPth, MemoisedLongStringsReusedManyTimesStayCheap) {
+  // A 1 MB memoised string used as a key 100000 times: without interning this costs ~100 GB of hashing/compares.
+  // No timing assertion; a regression shows up as this test running into the test timeout.
+  PickleWriter w;
+  w.proto().op('X').le(1 << 20, 4).raw(Bytes(1 << 20, 'k')).op('r').le(1, 4).op('0');
+  w.op('}');
+  for (int i = 0; i < 100000; ++i) w.op('j').le(1, 4).op('N').op('s');  // d[long] = None, again and again
+  w.op('}').op('j').le(1, 4).op('2').op('s').op('0');                   // a dict keyed by the string, popped
+  w.stop();
+  const LegacyCheckpoint checkpoint = read_bytes(legacy_file(w.bytes(), {}));
+  EXPECT_TRUE(checkpoint.tensors.empty());
 }
 
 // ================================================================================================ errors
@@ -467,7 +519,12 @@ TEST(LegacyPthErrors, TruncatedSampleAlwaysThrows) {
   if (std::ifstream json_in(sample_json_path()); json_in) {
     header_end = nlohmann::json::parse(json_in).at("layout").at("raw_storage_offset").get<size_t>();
   }
-  for (size_t length = 0; length < header_end; ++length) {
+  // Each parse costs time linear in the cut length, so cutting at all ~20000 pickle offsets is quadratic (~10 s in
+  // an unoptimised build). Every offset is tried near the start (the three header pickles and the first tensors of
+  // the object pickle, which between them use every opcode kind) and near the end (the storage-key list); every
+  // 3rd offset in between.
+  const auto step_after = [&](size_t length) -> size_t { return length < 4096 || length + 1024 >= header_end ? 1 : 3; };
+  for (size_t length = 0; length < header_end; length += step_after(length)) {
     ASSERT_THROW(oceanplus::io::read_legacy_checkpoint(bytes.data(), length, "cut.pth"), WeightsError)
         << "truncated at " << length;
   }
@@ -534,12 +591,13 @@ TEST(LegacyPthErrors, PickleProblems) {
   EXPECT_WEIGHTS_ERROR_MENTIONS(with_object(PickleWriter().proto().op('R').stop().bytes()), "underflow");
   EXPECT_WEIGHTS_ERROR_MENTIONS(with_object(PickleWriter().proto().op('t').stop().bytes()), "MARK");
   EXPECT_WEIGHTS_ERROR_MENTIONS(with_object(PickleWriter().proto().op('}').bytes()), "STOP");
-  EXPECT_WEIGHTS_ERROR_MENTIONS(with_object(PickleWriter().proto().op(0x8b).le(0x7fffffff, 4).stop().bytes()), "remain");
+  EXPECT_WEIGHTS_ERROR_MENTIONS(with_object(PickleWriter().proto().op(0x8b).le(0x7fffffff, 4).stop().bytes()),
+                                "remain");
   EXPECT_WEIGHTS_ERROR_MENTIONS(with_object(PickleWriter().proto().op('X').le(0xffffffff, 4).stop().bytes()), "remain");
   EXPECT_WEIGHTS_ERROR_MENTIONS(with_object(PickleWriter().proto().op(0x8d).le(~0ULL, 8).stop().bytes()), "remain");
   EXPECT_WEIGHTS_ERROR_MENTIONS(with_object(PickleWriter().proto().op('c').raw({'a', 'b'}).bytes()), "newline");
-  EXPECT_WEIGHTS_ERROR_MENTIONS(with_object(PickleWriter().proto().integer(5).integer(3).integer(4).op('s').stop().bytes()),
-                                "SETITEM");
+  EXPECT_WEIGHTS_ERROR_MENTIONS(
+      with_object(PickleWriter().proto().integer(5).integer(3).integer(4).op('s').stop().bytes()), "SETITEM");
   EXPECT_WEIGHTS_ERROR_MENTIONS(with_object(PickleWriter().proto().op(']').stop().bytes()), "not a dict");
   EXPECT_WEIGHTS_ERROR_MENTIONS(with_object(PickleWriter().proto().none().op('Q').stop().bytes()), "persistent id");
   // A self-referencing list is fine for the VM (no leak, no recursion) but is still not a dict.
@@ -590,14 +648,16 @@ void mutate(Bytes& bytes, std::mt19937_64& rng, size_t hot_region, size_t max_si
       case 3: {  // delete a chunk
         const size_t at = position(bytes.size());
         const size_t length = std::min<size_t>(1 + rng() % 64, bytes.size() - at);
-        bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.begin() + static_cast<std::ptrdiff_t>(at + length));
+        bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                    bytes.begin() + static_cast<std::ptrdiff_t>(at + length));
         break;
       }
       case 4: {  // duplicate a chunk in place
         const size_t at = position(bytes.size());
         const size_t length = std::min<size_t>(1 + rng() % 64, bytes.size() - at);
         if (bytes.size() + length > max_size) break;
-        const Bytes chunk(bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.begin() + static_cast<std::ptrdiff_t>(at + length));
+        const Bytes chunk(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                          bytes.begin() + static_cast<std::ptrdiff_t>(at + length));
         bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(at), chunk.begin(), chunk.end());
         break;
       }

@@ -2,8 +2,9 @@
 //
 // Safety model. Pickle objects live in per-kind pools and refer to each other by index, so cyclic structures
 // (a list appended to itself) neither leak nor recurse. Every opcode creates at most one pool object and copies no
-// more than a few values, so the pools stay linear in the input size. Strings are never copied after they are read
-// (dict keys and global names are views into a deque whose elements do not move). Tensor data is copied only for the
+// more than a few values, so the pools stay linear in the input size. Strings are interned when read: equal strings
+// share one id, so dict keys, storage keys and global names compare and hash in O(1) however often a memoised long
+// string is reused (otherwise a small hostile file could cost quadratic time). Tensor data is copied only for the
 // chosen state dict and only within a budget proportional to the file size, because stride-0 views or many keys
 // sharing one storage could otherwise blow up a small file into gigabytes.
 #include "io/legacy_pth.h"
@@ -118,7 +119,21 @@ enum Opcode : uint8_t {
   kFrame = 0x95,
 };
 
-enum class Kind : uint8_t { None, Bool, Int, Float, BigInt, String, Tuple, List, Dict, Global, Storage, Tensor, Opaque };
+enum class Kind : uint8_t {
+  None,
+  Bool,
+  Int,
+  Float,
+  BigInt,
+  String,
+  Tuple,
+  List,
+  Dict,
+  Global,
+  Storage,
+  Tensor,
+  Opaque
+};
 
 const char* kind_name(Kind kind) {
   switch (kind) {
@@ -154,31 +169,36 @@ Value make_value(Kind kind, int64_t number) {
 }
 
 struct GlobalName {
-  std::string_view module;
-  std::string_view name;
+  int64_t module = 0;  // interned string ids
+  int64_t name = 0;
 };
 
-// Python dict keys we can compare by value; other key kinds are kept without de-duplication.
+// Python dict keys we can compare by value (strings by interned id); other key kinds are kept without
+// de-duplication.
 struct DictKey {
   Kind kind = Kind::None;
   int64_t number = 0;
-  std::string_view text;
-  bool operator==(const DictKey& other) const {
-    return kind == other.kind && number == other.number && text == other.text;
-  }
+  bool operator==(const DictKey& other) const { return kind == other.kind && number == other.number; }
 };
 
 struct DictKeyHash {
   size_t operator()(const DictKey& key) const {
-    size_t h = std::hash<std::string_view>()(key.text);
-    h ^= std::hash<int64_t>()(key.number) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-    return h ^ static_cast<size_t>(key.kind);
+    return std::hash<int64_t>()(key.number) * 31 + static_cast<size_t>(key.kind);
   }
 };
 
 struct DictObject {
   std::vector<std::pair<Value, Value>> items;  // insertion order, as Python dicts keep it
+  // Key -> position; built only once a dict grows past kDictIndexThreshold (most dicts in a checkpoint hold one
+  // or two items, and hashing them all made parsing allocation-bound).
   std::unordered_map<DictKey, size_t, DictKeyHash> index;
+};
+
+constexpr size_t kDictIndexThreshold = 8;
+
+struct MemoSlot {
+  bool set = false;
+  Value value;
 };
 
 // Arguments of a tensor constructor, validated only when the tensor is materialised (then the key is known).
@@ -217,12 +237,12 @@ constexpr StorageTypeInfo kStorageTypes[] = {
 
 // One root storage (one block in the data section).
 struct StorageRecord {
-  std::string key;
-  Value type;                 // the GLOBAL given as its type (for messages)
+  int64_t key = 0;                        // interned string id
+  Value type;                             // the GLOBAL given as its type (for messages)
   const StorageTypeInfo* info = nullptr;  // null when the type is unknown
-  int64_t numel = 0;          // declared element count
+  int64_t numel = 0;                      // declared element count
   bool has_data = false;
-  size_t data_offset = 0;     // byte offset of its first element in the input
+  size_t data_offset = 0;  // byte offset of its first element in the input
 };
 
 // What a persistent id resolves to: a root storage or a slice of one (torch's storage views).
@@ -291,7 +311,7 @@ class LegacyReader {
     try {
       const Value magic = run_pickle("magic-number pickle", false);
       if (magic.kind != Kind::BigInt) return false;
-      const std::string& bytes = strings_[static_cast<size_t>(magic.number)];
+      const std::string_view bytes = text(magic.number);
       return bytes.size() == sizeof kMagicNumberLE && std::memcmp(bytes.data(), kMagicNumberLE, bytes.size()) == 0;
     } catch (const WeightsError&) {
       return false;
@@ -324,21 +344,32 @@ class LegacyReader {
     return value;
   }
 
-  std::string_view read_line() {
+  // GLOBAL operand: a newline-terminated line, returned as an interned string id.
+  int64_t read_line() {
     const void* newline = std::memchr(data_ + pos_, '\n', remaining());
     if (newline == nullptr) fail_op("GLOBAL name is not terminated by a newline");
     const size_t end = static_cast<size_t>(static_cast<const uint8_t*>(newline) - data_);
-    strings_.emplace_back(reinterpret_cast<const char*>(data_ + pos_), end - pos_);
+    const int64_t id = intern(reinterpret_cast<const char*>(data_ + pos_), end - pos_);
     pos_ = end + 1;
-    return strings_.back();
+    return id;
   }
 
   // ---------------------------------------------------------------------------------------------- pools
+  // Id of the string with these bytes; equal contents always get the same id.
+  int64_t intern(const char* bytes, size_t length) {
+    const auto found = string_ids_.find(std::string_view(bytes, length));
+    if (found != string_ids_.end()) return found->second;
+    strings_.emplace_back(bytes, length);
+    const int64_t id = static_cast<int64_t>(strings_.size() - 1);
+    string_ids_.emplace(std::string_view(strings_.back()), id);
+    return id;
+  }
+
   Value new_string(uint64_t length) {
     need(length);
-    strings_.emplace_back(reinterpret_cast<const char*>(data_ + pos_), static_cast<size_t>(length));
+    const int64_t id = intern(reinterpret_cast<const char*>(data_ + pos_), static_cast<size_t>(length));
     pos_ += static_cast<size_t>(length);
-    return make_value(Kind::String, static_cast<int64_t>(strings_.size() - 1));
+    return make_value(Kind::String, id);
   }
 
   Value new_sequence(Kind kind, std::vector<Value> items) {
@@ -351,7 +382,7 @@ class LegacyReader {
     return make_value(Kind::Dict, static_cast<int64_t>(dicts_.size() - 1));
   }
 
-  Value new_global(std::string_view module, std::string_view name) {
+  Value new_global(int64_t module, int64_t name) {
     globals_.push_back({module, name});
     return make_value(Kind::Global, static_cast<int64_t>(globals_.size() - 1));
   }
@@ -364,11 +395,12 @@ class LegacyReader {
   static Value opaque() { return make_value(Kind::Opaque, 0); }
 
   const std::vector<Value>& sequence(const Value& v) const { return sequences_[static_cast<size_t>(v.number)]; }
-  std::string_view text(const Value& v) const { return strings_[static_cast<size_t>(v.number)]; }
+  std::string_view text(int64_t id) const { return strings_[static_cast<size_t>(id)]; }
+  std::string_view text(const Value& v) const { return text(v.number); }
   const GlobalName& global(const Value& v) const { return globals_[static_cast<size_t>(v.number)]; }
 
   bool is_global(const Value& v, std::string_view module, std::string_view name) const {
-    return v.kind == Kind::Global && global(v).module == module && global(v).name == name;
+    return v.kind == Kind::Global && text(global(v).module) == module && text(global(v).name) == name;
   }
 
   // ---------------------------------------------------------------------------------------------- integers
@@ -379,12 +411,12 @@ class LegacyReader {
     pos_ += static_cast<size_t>(length);
     size_t n = static_cast<size_t>(length);
     // Drop redundant sign-extension bytes so that equal numbers compare equal whatever their encoding.
-    while (n > 1 && ((bytes[n - 1] == 0x00 && !(bytes[n - 2] & 0x80)) || (bytes[n - 1] == 0xff && (bytes[n - 2] & 0x80)))) {
+    while (n > 1 &&
+           ((bytes[n - 1] == 0x00 && !(bytes[n - 2] & 0x80)) || (bytes[n - 1] == 0xff && (bytes[n - 2] & 0x80)))) {
       --n;
     }
     if (n > 8) {
-      strings_.emplace_back(reinterpret_cast<const char*>(bytes), n);
-      return make_value(Kind::BigInt, static_cast<int64_t>(strings_.size() - 1));
+      return make_value(Kind::BigInt, intern(reinterpret_cast<const char*>(bytes), n));
     }
     uint64_t value = 0;
     for (size_t i = 0; i < n; ++i) value |= static_cast<uint64_t>(bytes[i]) << (8 * i);
@@ -418,9 +450,25 @@ class LegacyReader {
     return items;
   }
 
+  // Pickles number memo entries 0, 1, 2, ...: a dense table serves them. An index beyond the bytes read so far in
+  // this pickle (which no honest pickle can reach) goes to a sparse map, so a hostile index cannot force a huge table.
+  void memo_put(uint64_t index, const Value& value) {
+    if (index < memo_.size() || index <= pos_ - pickle_start_) {
+      if (index >= memo_.size()) memo_.resize(static_cast<size_t>(index) + 1);
+      MemoSlot& slot = memo_[static_cast<size_t>(index)];
+      if (!slot.set) ++memo_count_;
+      slot.set = true;
+      slot.value = value;
+    } else {
+      if (sparse_memo_.find(index) == sparse_memo_.end()) ++memo_count_;
+      sparse_memo_[index] = value;
+    }
+  }
+
   Value memo_get(uint64_t index) const {
-    const auto it = memo_.find(index);
-    if (it == memo_.end()) fail_op("memo miss: index " + std::to_string(index) + " was never stored");
+    if (index < memo_.size() && memo_[static_cast<size_t>(index)].set) return memo_[static_cast<size_t>(index)].value;
+    const auto it = sparse_memo_.find(index);
+    if (it == sparse_memo_.end()) fail_op("memo miss: index " + std::to_string(index) + " was never stored");
     return it->second;
   }
 
@@ -436,31 +484,55 @@ class LegacyReader {
         return true;
       case Kind::Float: std::memcpy(&out->number, &key.real, sizeof out->number); return true;
       case Kind::String:
-      case Kind::BigInt: out->text = text(key); return true;
+      case Kind::BigInt: out->number = key.number; return true;  // interned: equal text, equal id
       default: return false;
     }
+  }
+
+  // Position of a comparable key in the dict, or items.size() when absent.
+  size_t dict_position(const DictObject& dict, const DictKey& wanted) const {
+    if (dict.items.size() < kDictIndexThreshold) {
+      for (size_t i = 0; i < dict.items.size(); ++i) {
+        DictKey key;
+        if (dict_key(dict.items[i].first, &key) && key == wanted) return i;
+      }
+      return dict.items.size();
+    }
+    const auto it = dict.index.find(wanted);
+    return it == dict.index.end() ? dict.items.size() : it->second;
   }
 
   void dict_set(size_t dict_index, const Value& key, const Value& value) {
     DictObject& dict = dicts_[dict_index];
     DictKey hashed;
-    if (dict_key(key, &hashed)) {
-      const auto inserted = dict.index.emplace(hashed, dict.items.size());
-      if (!inserted.second) {  // Python semantics: the old position keeps the new value
-        dict.items[inserted.first->second].second = value;
+    const bool comparable = dict_key(key, &hashed);
+    if (comparable) {
+      const size_t position = dict_position(dict, hashed);
+      if (position < dict.items.size()) {  // Python semantics: the old position keeps the new value
+        dict.items[position].second = value;
         return;
       }
     }
     dict.items.emplace_back(key, value);
+    if (dict.items.size() == kDictIndexThreshold) {
+      for (size_t i = 0; i < dict.items.size(); ++i) {
+        DictKey existing;
+        if (dict_key(dict.items[i].first, &existing)) dict.index.emplace(existing, i);
+      }
+    } else if (dict.items.size() > kDictIndexThreshold && comparable) {
+      dict.index.emplace(hashed, dict.items.size() - 1);
+    }
   }
 
   const Value* dict_find(const Value& dict, std::string_view key) const {
+    const auto id = string_ids_.find(key);
+    if (id == string_ids_.end()) return nullptr;  // no string with this text was ever read
     const DictObject& d = dicts_[static_cast<size_t>(dict.number)];
     DictKey wanted;
     wanted.kind = Kind::String;
-    wanted.text = key;
-    const auto it = d.index.find(wanted);
-    return it == d.index.end() ? nullptr : &d.items[it->second].second;
+    wanted.number = id->second;
+    const size_t position = dict_position(d, wanted);
+    return position < d.items.size() ? &d.items[position].second : nullptr;
   }
 
   void set_items(const Value& target, const std::vector<Value>& key_values) {
@@ -485,7 +557,7 @@ class LegacyReader {
     if (is_global(callable, "collections", "OrderedDict")) return make_ordered_dict(args);
     if (is_global(callable, "torch._utils", "_rebuild_tensor_v2") ||
         is_global(callable, "torch._utils", "_rebuild_tensor")) {
-      return make_tensor(args, global(callable).name);
+      return make_tensor(args, text(global(callable).name));
     }
     if (is_global(callable, "torch._utils", "_rebuild_parameter")) {
       if (args.kind == Kind::Tuple && !sequence(args).empty() && sequence(args)[0].kind == Kind::Tensor) {
@@ -502,19 +574,11 @@ class LegacyReader {
     return opaque();  // optimizer classes, numpy scalars, ...: fine unless a tensor needs them
   }
 
+  // OrderedDict() as pickled with protocol 2: REDUCE with an empty tuple, then SETITEM(S). Other forms are never
+  // written by torch; they become opaque (building them from a memoised item list could cost quadratic memory).
   Value make_ordered_dict(const Value& args) {
-    if (args.kind != Kind::Tuple) return opaque();
-    if (sequence(args).empty()) return new_dict();
-    if (sequence(args).size() != 1) return opaque();
-    const Value pairs = sequence(args)[0];
-    if (pairs.kind != Kind::List && pairs.kind != Kind::Tuple) return opaque();
-    const Value dict = new_dict();
-    for (size_t i = 0; i < sequence(pairs).size(); ++i) {
-      const Value pair = sequence(pairs)[i];
-      if (pair.kind != Kind::Tuple || sequence(pair).size() != 2) fail_op("OrderedDict item is not a (key, value) pair");
-      dict_set(static_cast<size_t>(dict.number), sequence(pair)[0], sequence(pair)[1]);
-    }
-    return dict;
+    if (args.kind == Kind::Tuple && sequence(args).empty()) return new_dict();
+    return opaque();
   }
 
   Value make_tensor(const Value& args, std::string_view function) {
@@ -534,16 +598,20 @@ class LegacyReader {
     return new_tensor(std::move(recipe));
   }
 
-  std::string storage_key_text(const Value& v, const char* what) const {
-    if (v.kind == Kind::String) return std::string(text(v));
-    if (v.kind == Kind::Int) return std::to_string(v.number);
-    fail_op(std::string(what) + " is a " + kind_name(v.kind) + ", not a string");
+  // Storage keys are decimal strings; an int is accepted as its decimal text. Returns an interned id.
+  int64_t storage_key_id(const Value& v) {
+    if (v.kind == Kind::String) return v.number;
+    if (v.kind == Kind::Int) {
+      const std::string decimal = std::to_string(v.number);
+      return intern(decimal.data(), decimal.size());
+    }
+    fail_op(std::string("storage key is a ") + kind_name(v.kind) + ", not a string");
   }
 
-  static const StorageTypeInfo* storage_type_info(const GlobalName& name) {
-    if (name.module != "torch" && name.module != "torch.cuda") return nullptr;
+  const StorageTypeInfo* storage_type_info(const GlobalName& name) const {
+    if (text(name.module) != "torch" && text(name.module) != "torch.cuda") return nullptr;
     for (const StorageTypeInfo& info : kStorageTypes) {
-      if (name.name == info.name) return &info;
+      if (text(name.name) == info.name) return &info;
     }
     return nullptr;
   }
@@ -551,7 +619,7 @@ class LegacyReader {
   std::string storage_type_name(const StorageRecord& record) const {
     if (record.type.kind != Kind::Global) return std::string("<a ") + kind_name(record.type.kind) + ">";
     const GlobalName& name = global(record.type);
-    return quoted(std::string(name.module) + "." + std::string(name.name));
+    return quoted(std::string(text(name.module)) + "." + std::string(text(name.name)));
   }
 
   // BINPERSID: ('storage', type, root_key, location, numel, view_metadata). The location is ignored on purpose:
@@ -567,24 +635,25 @@ class LegacyReader {
       fail_op("storage persistent id has " + std::to_string(sequence(pid).size()) + " fields, expected 6");
     }
     const Value type = sequence(pid)[1];
-    const std::string key = storage_key_text(sequence(pid)[2], "storage key");
     const Value numel = sequence(pid)[4];
     const Value view = sequence(pid)[5];
+    const int64_t key_id = storage_key_id(sequence(pid)[2]);
+    const std::string key = quoted(text(key_id));
     if (numel.kind != Kind::Int || numel.number < 0) {
-      fail_op("storage " + quoted(key) + " has an element count that is not a non-negative integer");
+      fail_op("storage " + key + " has an element count that is not a non-negative integer");
     }
 
     size_t record_index;
-    const auto found = storage_index_.find(key);
+    const auto found = storage_index_.find(key_id);
     if (found == storage_index_.end()) {
       StorageRecord record;
-      record.key = key;
+      record.key = key_id;
       record.type = type;
       record.info = type.kind == Kind::Global ? storage_type_info(global(type)) : nullptr;
       record.numel = numel.number;
       record_index = storages_.size();
       storages_.push_back(std::move(record));
-      storage_index_.emplace(key, record_index);
+      storage_index_.emplace(key_id, record_index);
     } else {
       record_index = found->second;
       const StorageRecord& record = storages_[record_index];
@@ -592,7 +661,7 @@ class LegacyReader {
                              global(type).module == global(record.type).module &&
                              global(type).name == global(record.type).name;
       if (!same_type || record.numel != numel.number) {
-        fail_op("storage " + quoted(key) + " is declared twice with a different type or size");
+        fail_op("storage " + key + " is declared twice with a different type or size");
       }
     }
 
@@ -606,12 +675,12 @@ class LegacyReader {
       if (view_offset.kind != Kind::Int || view_numel.kind != Kind::Int || view_offset.number < 0 ||
           view_numel.number < 0 || __builtin_add_overflow(view_offset.number, view_numel.number, &view_end) ||
           view_end > numel.number) {
-        fail_op("storage view of " + quoted(key) + " lies outside its storage");
+        fail_op("storage view of " + key + " lies outside its storage");
       }
       ref.first_element = view_offset.number;
       ref.numel = view_numel.number;
     } else if (view.kind != Kind::None) {
-      fail_op("storage " + quoted(key) + " has malformed view metadata");
+      fail_op("storage " + key + " has malformed view metadata");
     }
     storage_refs_.push_back(ref);
     return make_value(Kind::Storage, static_cast<int64_t>(storage_refs_.size() - 1));
@@ -620,9 +689,12 @@ class LegacyReader {
   // ---------------------------------------------------------------------------------------------- the VM
   Value run_pickle(const char* section, bool allow_persistent_ids) {
     section_ = section;
+    pickle_start_ = pos_;
     stack_.clear();
     marks_.clear();
     memo_.clear();  // each pickle.load() starts with an empty memo
+    sparse_memo_.clear();
+    memo_count_ = 0;
     for (;;) {
       if (pos_ >= size_) {
         fail(std::string(section_) + ": the data ends at offset " + std::to_string(pos_) + " before the STOP opcode");
@@ -738,8 +810,8 @@ class LegacyReader {
           break;
         }
         case kGlobal: {
-          const std::string_view module = read_line();
-          const std::string_view name = read_line();
+          const int64_t module = read_line();
+          const int64_t name = read_line();
           push(new_global(module, name));
           break;
         }
@@ -747,7 +819,7 @@ class LegacyReader {
           const Value name = pop();
           const Value module = pop();
           if (name.kind != Kind::String || module.kind != Kind::String) fail_op("STACK_GLOBAL needs two strings");
-          push(new_global(text(module), text(name)));
+          push(new_global(module.number, name.number));
           break;
         }
         case kReduce:
@@ -775,13 +847,17 @@ class LegacyReader {
           push(persistent_load(pid));
           break;
         }
-        case kBinPut: memo_[read_le(1)] = top(); break;
-        case kLongBinPut: memo_[read_le(4)] = top(); break;
-        case kMemoize: {
-          const Value v = top();
-          memo_[memo_.size()] = v;
+        case kBinPut: {
+          const uint64_t index = read_le(1);
+          memo_put(index, top());
           break;
         }
+        case kLongBinPut: {
+          const uint64_t index = read_le(4);
+          memo_put(index, top());
+          break;
+        }
+        case kMemoize: memo_put(memo_count_, top()); break;  // the index is len(memo), as in Python
         case kBinGet: push(memo_get(read_le(1))); break;
         case kLongBinGet: push(memo_get(read_le(4))); break;
         default: fail_op("unknown or unsupported pickle opcode");
@@ -802,33 +878,36 @@ class LegacyReader {
   // After the key list: per key, an int64 LE element count then the raw elements.
   void read_storage_data(const Value& keys) {
     section_ = "data section";
-    if (keys.kind != Kind::List) fail(std::string("storage-key list pickle is a ") + kind_name(keys.kind) + ", not a list");
+    if (keys.kind != Kind::List) {
+      fail(std::string("storage-key list pickle is a ") + kind_name(keys.kind) + ", not a list");
+    }
     for (const Value& key_value : sequence(keys)) {
       if (key_value.kind != Kind::String && key_value.kind != Kind::Int) {
         fail(std::string("storage-key list holds a ") + kind_name(key_value.kind) + ", not a key");
       }
-      const std::string key = key_value.kind == Kind::String ? std::string(text(key_value)) : std::to_string(key_value.number);
-      const auto found = storage_index_.find(key);
+      const int64_t key_id = storage_key_id(key_value);
+      const std::string key = quoted(text(key_id));
+      const auto found = storage_index_.find(key_id);
       if (found == storage_index_.end()) {
-        fail("the data section lists storage " + quoted(key) + ", which the object pickle never references");
+        fail("the data section lists storage " + key + ", which the object pickle never references");
       }
       StorageRecord& record = storages_[found->second];
-      if (record.has_data) fail("storage " + quoted(key) + " is listed twice in the data section");
+      if (record.has_data) fail("storage " + key + " is listed twice in the data section");
       if (remaining() < 8) {
-        fail("the data ends at offset " + std::to_string(size_) + " before the element count of storage " + quoted(key));
+        fail("the data ends at offset " + std::to_string(size_) + " before the element count of storage " + key);
       }
       const int64_t count = static_cast<int64_t>(read_le(8));
       if (count != record.numel) {
-        fail("storage " + quoted(key) + " holds " + std::to_string(count) + " elements in the data section, but the " +
+        fail("storage " + key + " holds " + std::to_string(count) + " elements in the data section, but the " +
              "pickle declares " + std::to_string(record.numel));
       }
       if (record.info == nullptr) {
-        fail("storage " + quoted(key) + " has the unsupported type " + storage_type_name(record) +
+        fail("storage " + key + " has the unsupported type " + storage_type_name(record) +
              ", so the data after it cannot be located");
       }
       const uint64_t element_size = record.info->element_size;
       if (static_cast<uint64_t>(count) > remaining() / element_size) {
-        fail("the data is truncated inside storage " + quoted(key) + ": it needs " + std::to_string(count) + " x " +
+        fail("the data is truncated inside storage " + key + ": it needs " + std::to_string(count) + " x " +
              std::to_string(element_size) + " bytes at offset " + std::to_string(pos_) + ", only " +
              std::to_string(remaining()) + " remain");
       }
@@ -837,7 +916,8 @@ class LegacyReader {
       pos_ += static_cast<size_t>(count) * static_cast<size_t>(element_size);
     }
     if (pos_ != size_) {
-      fail(std::to_string(size_ - pos_) + " unexpected bytes follow the last storage (offset " + std::to_string(pos_) + ")");
+      const std::string offset = std::to_string(pos_);
+      fail(std::to_string(size_ - pos_) + " unexpected bytes follow the last storage (offset " + offset + ")");
     }
   }
 
@@ -876,8 +956,8 @@ class LegacyReader {
     }
     const std::vector<Value>& items = sequence(v);
     if (items.size() > kMaxTensorDims) {
-      fail("tensor " + quoted(key) + ": its " + what + " has " + std::to_string(items.size()) + " dimensions (at most " +
-           std::to_string(kMaxTensorDims) + " supported)");
+      fail("tensor " + quoted(key) + ": its " + what + " has " + std::to_string(items.size()) +
+           " dimensions (at most " + std::to_string(kMaxTensorDims) + " supported)");
     }
     std::vector<int64_t> out;
     for (const Value& item : items) {
@@ -898,9 +978,10 @@ class LegacyReader {
     const StorageRef& ref = storage_refs_[static_cast<size_t>(recipe.storage.number)];
     const StorageRecord& record = storages_[ref.record];
     if (record.info == nullptr || !record.info->supported) {
-      fail(where + "its storage " + quoted(record.key) + " has the unsupported type " + storage_type_name(record));
+      fail(where + "its storage " + quoted(text(record.key)) + " has the unsupported type " +
+           storage_type_name(record));
     }
-    if (!record.has_data) fail(where + "its storage " + quoted(record.key) + " is missing from the data section");
+    if (!record.has_data) fail(where + "its storage " + quoted(text(record.key)) + " is missing from the data section");
     if (recipe.offset.kind != Kind::Int || recipe.offset.number < 0) {
       fail(where + "its storage offset is not a non-negative integer");
     }
@@ -913,7 +994,9 @@ class LegacyReader {
 
     int64_t numel = 1;
     for (int64_t s : sizes) {
-      if (__builtin_mul_overflow(numel, s, &numel)) fail(where + "element count of size " + join_ints(sizes) + " overflows");
+      if (__builtin_mul_overflow(numel, s, &numel)) {
+        fail(where + "element count of size " + join_ints(sizes) + " overflows");
+      }
     }
     const size_t element_size = record.info->element_size;
     if (numel > 0) {
@@ -926,7 +1009,7 @@ class LegacyReader {
       }
       if (overflow || last >= ref.numel) {
         fail(where + "size " + join_ints(sizes) + " with stride " + join_ints(strides) + " at storage offset " +
-             std::to_string(offset) + " reaches beyond storage " + quoted(record.key) + ", which holds " +
+             std::to_string(offset) + " reaches beyond storage " + quoted(text(record.key)) + ", which holds " +
              std::to_string(ref.numel) + " elements");
       }
     }
@@ -989,6 +1072,7 @@ class LegacyReader {
   size_t size_;
   std::string file_;
   size_t pos_ = 0;
+  size_t pickle_start_ = 0;  // offset where the current pickle began
 
   const char* section_ = "";
   size_t opcode_offset_ = 0;
@@ -996,16 +1080,19 @@ class LegacyReader {
 
   std::vector<Value> stack_;
   std::vector<size_t> marks_;  // stack heights at each MARK
-  std::unordered_map<uint64_t, Value> memo_;
+  std::vector<MemoSlot> memo_;
+  std::unordered_map<uint64_t, Value> sparse_memo_;
+  uint64_t memo_count_ = 0;
 
-  std::deque<std::string> strings_;  // deque: views into its elements stay valid as it grows
+  std::deque<std::string> strings_;  // interned; a deque so that views into its elements stay valid as it grows
+  std::unordered_map<std::string_view, int64_t> string_ids_;
   std::vector<std::vector<Value>> sequences_;
   std::vector<DictObject> dicts_;
   std::vector<GlobalName> globals_;
   std::vector<TensorRecipe> tensors_;
   std::vector<StorageRef> storage_refs_;
   std::vector<StorageRecord> storages_;
-  std::unordered_map<std::string, size_t> storage_index_;
+  std::unordered_map<int64_t, size_t> storage_index_;  // interned key id -> storages_ index
 };
 
 }  // namespace

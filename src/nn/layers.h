@@ -11,6 +11,10 @@
 namespace oceanplus::nn {
 
 struct LoadOptions {
+  // Run CPU convolutions through oneDNN directly (when built with it): weights packed once per input size,
+  // channels-last activations, ReLU and residual sums fused, Winograd for the largest 3×3 convolutions.
+  // Off = at::conv2d for every convolution (the path the GPU and builds without oneDNN take).
+  bool use_onednn = true;
   // Fold each inference-mode BatchNorm into the preceding convolution at load time (w' = w*g/sqrt(v+eps),
   // b' = (b-m)*g/sqrt(v+eps) + beta, computed in float64). Off = run BatchNorm as a separate op, as the reference does.
   bool fold_batchnorm = true;
@@ -36,14 +40,23 @@ class Conv {
                    const ConvGeometry& geometry, Activation activation, const LoadOptions& options);
 
   at::Tensor operator()(const at::Tensor& x) const;
+  // relu(conv(x) + residual): the last convolution of a residual block, with the sum and ReLU fused on oneDNN.
+  at::Tensor add_relu(const at::Tensor& x, const at::Tensor& residual) const;
   int64_t out_channels() const { return weight_.size(0); }
 
  private:
+  at::Tensor run_torch(const at::Tensor& x) const;
+  struct OneDnn;                  // cached primitives and packed weights, per input size (layers.cpp)
+  std::shared_ptr<OneDnn> onednn_;
+
   at::Tensor weight_, bias_;                      // bias_ may be undefined
   at::Tensor bn_mean_, bn_var_, bn_weight_, bn_bias_;
   ConvGeometry geometry_;
   Activation activation_ = Activation::None;
 };
+
+// Whether this build can run convolutions on oneDNN directly.
+bool onednn_available();
 
 // Bilinear resize with align_corners=true (every resize of the mask branch); identity when the size already matches.
 at::Tensor resize_bilinear_aligned(const at::Tensor& x, int64_t height, int64_t width);

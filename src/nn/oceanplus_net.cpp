@@ -20,9 +20,7 @@ struct Bottleneck {
   bool has_downsample = false;
 
   at::Tensor operator()(const at::Tensor& x) const {
-    at::Tensor out = conv3(conv2(conv1(x)));
-    out += has_downsample ? downsample(x) : x;
-    return out.relu_();
+    return conv3.add_relu(conv2(conv1(x)), has_downsample ? downsample(x) : x);
   }
 };
 

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Configures (once) and builds oceanplus-gst in ./build. Extra arguments go to `meson setup` on the first run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+# ccache: one cache for every clone of the project (CI builds in a fresh clone at another path).
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true CCACHE_SLOPPINESS=pch_defines,time_macros
+
+if [ ! -f build/build.ninja ]; then
+  echo "[build] meson setup build $*"
+  meson setup build --buildtype=release "$@" >build-setup.log 2>&1 || { cat build-setup.log; exit 1; }
+  grep -E 'LibTorch prefix|Message:' build-setup.log || true
+fi
+echo "[build] ninja -C build (torch translation units take a minute each on 2 cores; ccache makes rebuilds fast)"
+ninja -C build

@@ -1,0 +1,63 @@
+#include "track/subwindow.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cfenv>
+#include <cmath>
+#include <stdexcept>
+
+namespace oceanplus::track {
+namespace {
+
+// Python 3 round(): half to even (the default floating-point rounding mode).
+int64_t round_half_even(double x) {
+  const int previous = std::fegetround();
+  std::fesetround(FE_TONEAREST);
+  const double r = std::nearbyint(x);
+  std::fesetround(previous);
+  return static_cast<int64_t>(r);
+}
+
+}  // namespace
+
+cv::Mat crop_subwindow(const cv::Mat& frame, double cx, double cy, int model_size, double original_size,
+                       const cv::Scalar& pad_value, CropInfo* info) {
+  if (frame.empty() || frame.depth() != CV_8U) throw std::invalid_argument("crop_subwindow: need a non-empty 8-bit frame");
+  if (!(original_size >= 1) || model_size < 1) throw std::invalid_argument("crop_subwindow: empty crop");
+  // A window this large means a runaway target size upstream; refuse it rather than allocate gigabytes.
+  if (original_size > 65536) throw std::invalid_argument("crop_subwindow: window side over 65536 pixels");
+  const double c = (original_size + 1) / 2;
+  const int64_t side = static_cast<int64_t>(original_size);  // sizes are whole numbers (s_z, rounded s_x)
+  int64_t xmin = round_half_even(cx - c), ymin = round_half_even(cy - c);
+  int64_t xmax = xmin + side - 1, ymax = ymin + side - 1;
+  const int64_t rows = frame.rows, cols = frame.cols;
+  const int64_t left = std::max<int64_t>(0, -xmin), top = std::max<int64_t>(0, -ymin);
+  const int64_t right = std::max<int64_t>(0, xmax - cols + 1), bottom = std::max<int64_t>(0, ymax - rows + 1);
+  if (info) {
+    info->crop_cords = {xmin + left, xmax + left, ymin + top, ymax + top};
+    info->pad_info = {top, left, rows, cols};
+    info->padded_hw = {rows + top + bottom, cols + left + right};
+  }
+
+  // Build only the window (not the whole padded frame): pad colour, then the part of the frame inside it.
+  cv::Scalar fill;
+  for (int ch = 0; ch < 4; ++ch) fill[ch] = std::trunc(pad_value[ch]);
+  cv::Mat window(static_cast<int>(side), static_cast<int>(side), frame.type(), fill);
+  const int64_t x0 = std::max<int64_t>(xmin, 0), y0 = std::max<int64_t>(ymin, 0);
+  const int64_t x1 = std::min<int64_t>(xmax, cols - 1), y1 = std::min<int64_t>(ymax, rows - 1);
+  if (x0 <= x1 && y0 <= y1) {
+    const cv::Rect from(static_cast<int>(x0), static_cast<int>(y0), static_cast<int>(x1 - x0 + 1),
+                        static_cast<int>(y1 - y0 + 1));
+    const cv::Rect to(static_cast<int>(x0 - xmin), static_cast<int>(y0 - ymin), from.width, from.height);
+    frame(from).copyTo(window(to));
+  }
+  if (side == model_size) return window;
+  cv::Mat out;
+  cv::resize(window, out, cv::Size(model_size, model_size), 0, 0, cv::INTER_LINEAR);
+  return out;
+}
+
+cv::Scalar mean_colour(const cv::Mat& frame) { return cv::mean(frame); }
+
+}  // namespace oceanplus::track

@@ -1,0 +1,29 @@
+// The reference's square sub-window crop (TracKit get_subwindow_tracking, spec §3.2): a side `original_size` window
+// centred on (cx, cy), padded with the first frame's mean colour where it leaves the frame, resized to
+// model_size × model_size with OpenCV's bilinear resize. Corners round half to even, as Python 3's round() does.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include <array>
+
+namespace oceanplus::track {
+
+struct CropInfo {
+  // [xmin, xmax, ymin, ymax] of the window in padded-frame coordinates (inclusive), as the reference reports them.
+  std::array<int64_t, 4> crop_cords{};
+  // [top, left, frame height, frame width]: the top and left pads, then the frame size.
+  std::array<int64_t, 4> pad_info{};
+  // Size of the padded frame the reference builds (height, width); the bottom/right pads follow from it.
+  std::array<int64_t, 2> padded_hw{};
+};
+
+// frame: 8-bit, 1 or 3 channels. pad_value: per channel, truncated to 8 bits as the reference's uint8 array does.
+// Returns the model_size × model_size crop (same type as frame).
+cv::Mat crop_subwindow(const cv::Mat& frame, double cx, double cy, int model_size, double original_size,
+                       const cv::Scalar& pad_value, CropInfo* info = nullptr);
+
+// Per-channel mean of a BGR frame (the pad colour is taken from the first frame once, at initialisation).
+cv::Scalar mean_colour(const cv::Mat& frame);
+
+}  // namespace oceanplus::track
