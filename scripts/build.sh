@@ -7,6 +7,11 @@ root=$(pwd)
 # ccache: one cache for every clone of the project (CI builds in a fresh clone at another path).
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true CCACHE_SLOPPINESS=pch_defines,time_macros
 
+# nvcc lives outside PATH on Debian machines with the CUDA toolkit; meson finds it through NVCC.
+if [ -z "${NVCC:-}" ] && ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export NVCC=/usr/local/cuda/bin/nvcc
+fi
+
 if [ ! -f build/build.ninja ]; then
   echo "[build] meson setup build $*"
   meson setup build --buildtype=release "$@" >build-setup.log 2>&1 || { cat build-setup.log; exit 1; }
