@@ -1,0 +1,86 @@
+// The oneDNN convolution path against at::conv2d for every geometry the networks use, at odd and even sizes.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "io/weights.h"
+#include "nn/layers.h"
+#include "support/golden.h"
+
+namespace oceanplus::testing {
+namespace {
+
+struct ConvCase {
+  const char* name;
+  int64_t in, out, kernel;
+  nn::ConvGeometry geometry;
+  bool bias;
+  nn::Activation activation;
+};
+
+nn::ConvGeometry geometry(int64_t stride, int64_t pad_h, int64_t pad_w, int64_t dil_h, int64_t dil_w) {
+  nn::ConvGeometry g;
+  g.stride = stride;
+  g.padding = {pad_h, pad_w};
+  g.dilation = {dil_h, dil_w};
+  return g;
+}
+
+const ConvCase kCases[] = {
+    {"conv1_7x7_s2_p0", 3, 64, 7, geometry(2, 0, 0, 1, 1), true, nn::Activation::Relu},
+    {"bottleneck_1x1", 256, 64, 1, geometry(1, 0, 0, 1, 1), true, nn::Activation::Relu},
+    {"conv2_3x3_p1_winograd", 64, 64, 3, geometry(1, 1, 1, 1, 1), true, nn::Activation::Relu},
+    {"downsample_3x3_s2_p0", 64, 128, 3, geometry(2, 0, 0, 1, 1), true, nn::Activation::None},
+    {"dilated_3x3_d2_p2_space_to_batch", 64, 64, 3, geometry(1, 2, 2, 2, 2), true, nn::Activation::Relu},
+    {"encode_3x3_d21_p0", 32, 32, 3, geometry(1, 0, 0, 2, 1), true, nn::Activation::Relu},
+    {"encode_3x3_d12_p0", 32, 32, 3, geometry(1, 0, 0, 1, 2), true, nn::Activation::Relu},
+    {"encode_3x3_p0_winograd", 32, 32, 3, geometry(1, 0, 0, 1, 1), true, nn::Activation::Relu},
+    {"mask_head_4_to_2_direct", 4, 2, 3, geometry(1, 1, 1, 1, 1), true, nn::Activation::None},
+    {"no_bias_3x3", 16, 8, 3, geometry(1, 1, 1, 1, 1), false, nn::Activation::None},
+};
+
+class OneDnnConv : public ::testing::TestWithParam<ConvCase> {};
+
+nn::Conv make_conv(const ConvCase& c, const io::StateDict& sd, bool onednn) {
+  io::WeightReader reader(sd);
+  nn::LoadOptions options;
+  options.use_onednn = onednn;
+  return nn::Conv::load(reader, "c", c.bias, "", c.out, c.in, c.kernel, c.geometry, c.activation, options);
+}
+
+TEST_P(OneDnnConv, MatchesTorchAtOddAndEvenSizes) {
+  if (!nn::onednn_available()) GTEST_SKIP() << "built without oneDNN";
+  const ConvCase& c = GetParam();
+  at::manual_seed(7);
+  io::StateDict sd;
+  sd.tensors["c.weight"] = at::randn({c.out, c.in, c.kernel, c.kernel}) / std::sqrt(double(c.in * c.kernel * c.kernel));
+  if (c.bias) sd.tensors["c.bias"] = at::randn({c.out}) * 0.1;
+  const nn::Conv fast = make_conv(c, sd, true), reference = make_conv(c, sd, false);
+  for (int64_t size : {15, 16, 31, 32}) {
+    const at::Tensor x = at::randn({1, c.in, size, size});
+    EXPECT_TRUE(tensor_close(fast(x), reference(x), 1e-5)) << c.name << " at " << size;
+    EXPECT_TRUE(tensor_close(fast(x), reference(x), 1e-5)) << c.name << " at " << size << " (cached primitive)";
+  }
+}
+
+TEST(OneDnnConvResidual, AddReluMatchesTorch) {
+  if (!nn::onednn_available()) GTEST_SKIP() << "built without oneDNN";
+  at::manual_seed(3);
+  for (const ConvCase& c : {kCases[1], kCases[2]}) {
+    io::StateDict sd;
+    sd.tensors["c.weight"] = at::randn({c.out, c.in, c.kernel, c.kernel}) * 0.05;
+    sd.tensors["c.bias"] = at::randn({c.out}) * 0.1;
+    const ConvCase plain{c.name, c.in, c.out, c.kernel, c.geometry, true, nn::Activation::None};
+    const nn::Conv fast = make_conv(plain, sd, true), reference = make_conv(plain, sd, false);
+    for (int64_t size : {15, 31}) {
+      const at::Tensor x = at::randn({1, c.in, size, size});
+      const at::Tensor residual = at::randn({1, c.out, size, size});
+      EXPECT_TRUE(tensor_close(fast.add_relu(x, residual), reference.add_relu(x, residual), 1e-5)) << c.name;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Geometries, OneDnnConv, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<ConvCase>& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace oceanplus::testing
