@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -106,8 +107,8 @@ int main(int argc, char** argv) {
   at::NoGradGuard no_grad;
   std::printf("threads %d, runs %d (+%d warm-up), %s\n", at::get_num_threads(), o.runs, o.warmup,
               o.weights.empty() ? "random weights" : o.weights.c_str());
-  std::printf("%-4s %-9s %5s %14s %14s %14s %12s\n", "dec", "batchnorm", "size", "template ms", "frame ms (med)",
-              "frame ms (p90)", "frame fps");
+  std::printf("%-4s %-9s %5s %12s %15s %15s %10s   %s\n", "dec", "batchnorm", "size", "template ms",
+              "frame ms (med)", "frame ms (p90)", "frame fps", "median ms per stage: backbone neck head mask");
   try {
     for (MaskDecoder decoder : o.decoders) {
       const oceanplus::io::StateDict weights =
@@ -125,9 +126,23 @@ int main(int argc, char** argv) {
         const Stats t = time_ms(o.warmup, o.runs, [&] { state = net->make_template(z, mask); });
         for (int size : o.sizes) {
           const at::Tensor x = at::rand({1, 3, size, size}) * 255;
-          const Stats f = time_ms(o.warmup, o.runs, [&] { net->track(state, x); });
-          std::printf("%-4s %-9s %5d %14.1f %14.1f %14.1f %12.1f\n", oceanplus::nn::mask_decoder_name(decoder),
-                      fold ? "folded" : "separate", size, t.median, f.median, f.p90, 1000.0 / f.median);
+          std::vector<std::array<double, 4>> stages;
+          const Stats f = time_ms(o.warmup, o.runs, [&] {
+            oceanplus::nn::SearchTrace trace;
+            net->track(state, x, &trace);
+            stages.push_back({trace.backbone_ms, trace.neck_ms, trace.head_ms, trace.mask_ms});
+          });
+          std::array<double, 4> stage_median{};
+          for (int k = 0; k < 4; ++k) {
+            std::vector<double> v;
+            for (size_t i = o.warmup; i < stages.size(); ++i) v.push_back(stages[i][k]);
+            std::sort(v.begin(), v.end());
+            stage_median[k] = v[v.size() / 2];
+          }
+          std::printf("%-4s %-9s %5d %12.1f %15.1f %15.1f %10.1f   %.1f %.1f %.1f %.1f\n",
+                      oceanplus::nn::mask_decoder_name(decoder), fold ? "folded" : "separate", size, t.median,
+                      f.median, f.p90, 1000.0 / f.median, stage_median[0], stage_median[1], stage_median[2],
+                      stage_median[3]);
           std::fflush(stdout);
         }
       }

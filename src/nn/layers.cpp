@@ -40,14 +40,21 @@ struct Conv::OneDnn {
   // only for the last mask convolution (4→2 channels at 255²). Errors stay ~2e-6 of the output range.
   bool wants_winograd() const {
     return weight.size(2) == 3 && weight.size(3) == 3 && geometry.stride == 1 && weight.size(1) >= 16 &&
-           (geometry.dilation[0] == 1 && geometry.dilation[1] == 1 || space_to_batch());
+           ((geometry.dilation[0] == 1 && geometry.dilation[1] == 1) || splits_into_phases());
   }
-  // A dilation-2 3×3 convolution with padding 2 is four undilated 3×3 convolutions (padding 1), one per
-  // (row parity, column parity) phase of the input: output (i, j) only reads inputs of the parity of (i, j). Run as a
-  // batch of 4 phase images, it can use Winograd (oneDNN has none for dilated convolutions).
-  bool space_to_batch() const {
-    return weight.size(2) == 3 && weight.size(3) == 3 && geometry.stride == 1 && geometry.dilation[0] == 2 &&
-           geometry.dilation[1] == 2 && geometry.padding[0] == 2 && geometry.padding[1] == 2;
+  // A 3×3 convolution dilated by 2 along an axis (with even padding P) reads, for output i, only inputs of the parity
+  // of i - P: it is one undilated convolution (padding P/2) per parity phase of the input along that axis. Run as a
+  // batch of phase images (2 or 4), it can use Winograd, which oneDNN lacks for dilated convolutions. This covers
+  // layer3's dilation 2 and the box head's (2,1)/(1,2) encoders.
+  bool splits_into_phases() const {
+    if (weight.size(2) != 3 || weight.size(3) != 3 || geometry.stride != 1) return false;
+    bool dilated = false;
+    for (int axis = 0; axis < 2; ++axis) {
+      const int64_t d = geometry.dilation[axis], p = geometry.padding[axis];
+      if (d == 2 && p % 2 == 0) dilated = true;
+      else if (d != 1) return false;
+    }
+    return dilated;
   }
 
   // batch, height, width: the primitive's input (for space-to-batch: 4 phases of half size, padding 1, no dilation).
@@ -145,36 +152,61 @@ struct Conv::OneDnn {
     stream.wait();
   }
 
+  at::Tensor run_phases(const at::Tensor& x) {
+    const auto channels_last = at::MemoryFormat::ChannelsLast;
+    int64_t phases_per_axis[2], phase_size[2], out_size[2];
+    ConvGeometry phase_geometry;
+    for (int axis = 0; axis < 2; ++axis) {
+      const int64_t size = x.size(2 + axis), d = geometry.dilation[axis], pad = geometry.padding[axis];
+      out_size[axis] = size + 2 * pad - 2 * d;
+      phases_per_axis[axis] = d;
+      phase_size[axis] = (size + d - 1) / d;
+      phase_geometry.padding[axis] = pad / d;
+    }
+    const int64_t count = phases_per_axis[0] * phases_per_axis[1];
+    Prepared& p = prepared(count, phase_size[0], phase_size[1], false, phase_geometry);
+    // A short phase (odd size) gets a zero row/column at its end: it reads as the zero padding, or feeds an output
+    // row/column that is dropped. (at::zeros ignores the memory format in TensorOptions; at::empty honours it.)
+    const auto options = x.options().memory_format(channels_last);
+    at::Tensor phases = at::empty({count, x.size(1), phase_size[0], phase_size[1]}, options).zero_();
+    auto phase_view = [&](const at::Tensor& t, int64_t k) {  // t: C×H×W; the k-th parity phase
+      at::Tensor v = t;
+      if (phases_per_axis[0] == 2) v = v.slice(1, k / phases_per_axis[1], c10::nullopt, 2);
+      if (phases_per_axis[1] == 2) v = v.slice(2, k % phases_per_axis[1], c10::nullopt, 2);
+      return v;
+    };
+    for (int64_t k = 0; k < count; ++k) {
+      const at::Tensor phase = phase_view(x[0], k);
+      phases[k].slice(1, 0, phase.size(1)).slice(2, 0, phase.size(2)).copy_(phase);
+    }
+    const dnnl::memory::dims& d = p.dst_desc.dims();
+    at::Tensor phase_out = at::empty({d[0], d[1], d[2], d[3]}, options);
+    execute(p, phases, phase_out, false);
+    at::Tensor out = at::empty({1, weight.size(0), out_size[0], out_size[1]}, options);
+    for (int64_t k = 0; k < count; ++k) {
+      at::Tensor target = phase_view(out[0], k);
+      target.copy_(phase_out[k].slice(1, 0, target.size(1)).slice(2, 0, target.size(2)));
+    }
+    return out;
+  }
+
   // x: float CPU tensor, batch 1. residual (optional): added before the ReLU, same shape as the output.
   at::Tensor run(const at::Tensor& x_in, const at::Tensor* residual) {
     const auto channels_last = at::MemoryFormat::ChannelsLast;
     const at::Tensor x = x_in.contiguous(channels_last);
     const int64_t height = x.size(2), width = x.size(3);
-    if (space_to_batch() && !residual) {
-      const int64_t half_h = (height + 1) / 2, half_w = (width + 1) / 2;
-      ConvGeometry phase_geometry;
-      phase_geometry.padding = {1, 1};
-      Prepared& p = prepared(4, half_h, half_w, false, phase_geometry);
-      // Odd phases are one row/column short; the zero row/column added at their end acts as the zero padding.
-      // (at::zeros ignores the memory format in TensorOptions; at::empty honours it.)
-      at::Tensor phases = at::empty({4, x.size(1), half_h, half_w}, x.options().memory_format(channels_last)).zero_();
-      for (int k = 0; k < 4; ++k) {
-        const at::Tensor phase = x[0].slice(1, k / 2, c10::nullopt, 2).slice(2, k % 2, c10::nullopt, 2);
-        phases[k].slice(1, 0, phase.size(1)).slice(2, 0, phase.size(2)).copy_(phase);
-      }
-      at::Tensor phase_out = at::empty({4, weight.size(0), half_h, half_w}, x.options().memory_format(channels_last));
-      execute(p, phases, phase_out, false);
-      at::Tensor out = at::empty({1, weight.size(0), height, width}, x.options().memory_format(channels_last));
-      for (int k = 0; k < 4; ++k) {
-        at::Tensor target = out[0].slice(1, k / 2, c10::nullopt, 2).slice(2, k % 2, c10::nullopt, 2);
-        target.copy_(phase_out[k].slice(1, 0, target.size(1)).slice(2, 0, target.size(2)));
-      }
-      return out;
-    }
+    if (splits_into_phases() && !residual) return run_phases(x);
     Prepared& p = prepared(1, height, width, residual != nullptr, geometry);
     const dnnl::memory::dims& d = p.dst_desc.dims();
-    at::Tensor out = residual ? residual->contiguous(channels_last).clone(channels_last)
-                              : at::empty({d[0], d[1], d[2], d[3]}, x.options().memory_format(channels_last));
+    at::Tensor out;
+    if (!residual) {
+      out = at::empty({d[0], d[1], d[2], d[3]}, x.options().memory_format(channels_last));
+    } else if (residual->is_contiguous(channels_last) && residual->use_count() == 1 &&
+               residual->storage().use_count() == 1) {
+      out = *residual;  // the caller's last reference: accumulate in place
+    } else {
+      out = residual->contiguous(channels_last).clone(channels_last);
+    }
     execute(p, x, out, residual != nullptr);
     return out;
   }
@@ -244,8 +276,11 @@ at::Tensor Conv::operator()(const at::Tensor& x) const {
   return y;
 }
 
-at::Tensor Conv::add_relu(const at::Tensor& x, const at::Tensor& residual) const {
-  if (onednn_ && x.is_cpu() && x.scalar_type() == at::kFloat && x.size(0) == 1) return onednn_->run(x, &residual);
+at::Tensor Conv::add_relu(const at::Tensor& x, at::Tensor residual) const {
+  if (onednn_ && x.is_cpu() && x.scalar_type() == at::kFloat && x.size(0) == 1) {
+    at::Tensor* only_reference = &residual;
+    return onednn_->run(x, only_reference);
+  }
   at::Tensor y = run_torch(x);
   y += residual;
   return y.relu_();

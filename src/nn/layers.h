@@ -41,7 +41,8 @@ class Conv {
 
   at::Tensor operator()(const at::Tensor& x) const;
   // relu(conv(x) + residual): the last convolution of a residual block, with the sum and ReLU fused on oneDNN.
-  at::Tensor add_relu(const at::Tensor& x, const at::Tensor& residual) const;
+  // When nothing else holds the residual (a temporary, or a moved-in last reference), its buffer takes the result.
+  at::Tensor add_relu(const at::Tensor& x, at::Tensor residual) const;
   int64_t out_channels() const { return weight_.size(0); }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <chrono>
 #include <cmath>
 
 #include "common/error.h"
@@ -19,8 +20,10 @@ struct Bottleneck {
   Conv conv1, conv2, conv3, downsample;
   bool has_downsample = false;
 
-  at::Tensor operator()(const at::Tensor& x) const {
-    return conv3.add_relu(conv2(conv1(x)), has_downsample ? downsample(x) : x);
+  // Takes x by value: when the caller hands over its last reference, the residual sum reuses x's buffer.
+  at::Tensor operator()(at::Tensor x) const {
+    at::Tensor branch = conv2(conv1(x));
+    return conv3.add_relu(branch, has_downsample ? downsample(x) : std::move(x));
   }
 };
 
@@ -73,7 +76,7 @@ std::vector<Bottleneck> load_layer(io::WeightReader& w, const LayerSpec& spec, c
 }
 
 at::Tensor run_layer(const std::vector<Bottleneck>& layer, at::Tensor x) {
-  for (const Bottleneck& b : layer) x = b(x);
+  for (const Bottleneck& b : layer) x = b(std::move(x));
   return x;
 }
 
@@ -286,12 +289,15 @@ void OceanPlusNet::Impl::load(io::WeightReader& w, const LoadOptions& options) {
 }
 
 at::Tensor OceanPlusNet::Impl::arn(const TemplateState& state, const at::Tensor& b4, SearchTrace* trace) const {
-  const int64_t side = b4.size(2);
-  at::Tensor q = s_embed(b4).flatten(2).transpose(1, 2);          // 1×HW×64
-  at::Tensor att = at::softmax(at::bmm(q, state.arn_keys).div_(8.0), -1);  // /sqrt(64), softmax over the LUT
-  at::Tensor map = at::bmm(att, state.arn_values).view({1, 1, side, side});
+  // q·k for every search position and look-up entry is a 1×1 convolution with the 225 keys as filters: on the CPU
+  // this runs on oneDNN instead of the generic BLAS behind at::bmm (an order of magnitude slower on Debian).
+  const at::Tensor q = s_embed(b4);                                                          // 1×64×H×W
+  const at::Tensor keys = state.arn_keys[0].t().reshape({-1, q.size(1), 1, 1});             // 225×64×1×1
+  at::Tensor att = at::softmax(at::conv2d(q, keys).div_(8.0), 1);                           // /sqrt(64), over the LUT
+  at::Tensor values = state.arn_values.reshape({1, -1, 1, 1});                              // 1×225×1×1
+  at::Tensor map = at::conv2d(att, values);                                                 // 1×1×H×W
   if (trace) {
-    trace->arn_attention = att;
+    trace->arn_attention = att.flatten(2).transpose(1, 2);  // 1×HW×225, the reference's layout
     trace->arn_map_preclamp = map;
   }
   return map.clamp(0.0, 1.0);
@@ -393,8 +399,17 @@ SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x
   at::NoGradGuard no_grad;
   const Impl& n = *impl_;
   SearchOutput out;
+  auto clock = std::chrono::steady_clock::now();
+  auto lap = [&](double SearchTrace::*field) {
+    if (!trace) return;
+    const auto now = std::chrono::steady_clock::now();
+    trace->*field = std::chrono::duration<double, std::milli>(now - clock).count();
+    clock = now;
+  };
   const BackboneOut f = n.backbone(x);
+  lap(&SearchTrace::backbone_ms);
   out.neck_xf = n.neck(f.c4);
+  lap(&SearchTrace::neck_ms);
 
   // Box head: only the cls branch sees the updated template.
   out.cls_dw = group_dw(n.cls_encode.search_branch, out.neck_xf, state.cls_kernels, n.cls_dw_weights);
@@ -403,6 +418,7 @@ SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x
   out.bbox_ltrb = n.bbox_pred(x_reg).mul_(n.adjust).add_(n.bbox_bias).exp_();
   at::Tensor cls_features = n.cls_tower(out.cls_dw);
   out.cls_logits = n.cls_pred(cls_features).mul_(0.1);
+  lap(&SearchTrace::head_ms);
 
   // Mask branch: ARN adds the retrieved 1-channel map to every channel of the neck feature.
   const int64_t input_size = x.size(2);
@@ -418,6 +434,7 @@ SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x
     out.mask_logits = mask1 * 0.33 + mask2 * 0.33 + mask3 * 0.33;  // the reference's weights (sum 0.99)
     if (trace) trace->stage_logits = {mask1, mask2, mask3};
   }
+  lap(&SearchTrace::mask_ms);
   if (trace) {
     trace->c1 = f.c1;
     trace->c2 = f.c2;
