@@ -2,9 +2,12 @@
 // and the per-frame pass, for MSS and MMS at search sizes 255 and 287. Median of many runs after warm-up.
 //
 //   oceanplus-bench-network [--threads N] [--runs N] [--warmup N] [--decoders mss,mms] [--sizes 255,287]
-//                           [--weights FILE] [--compare-unfolded]
+//                           [--weights FILE] [--compare-reference]
 //
 // Without --weights the network gets random weights of the right shapes (speed does not depend on the values).
+// --compare-reference also times the reference implementation's op sequence (LoadOptions::reference(): at::conv2d,
+// BatchNorm as its own op, template side and ARN keys recomputed per frame, bmm attention), interleaved run by run
+// with the fast path, and prints the ratio.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <sys/resource.h>
@@ -14,7 +17,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -34,24 +36,12 @@ struct Options {
   std::vector<MaskDecoder> decoders = {MaskDecoder::MSS, MaskDecoder::MMS};
   std::vector<int> sizes = {255, 287};
   std::string weights;
-  bool compare_unfolded = false;
+  bool compare_reference = false;
 };
 
 struct Stats {
   double median = 0, p90 = 0, min = 0;
 };
-
-Stats time_ms(int warmup, int runs, const std::function<void()>& fn) {
-  for (int i = 0; i < warmup; ++i) fn();
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return {ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 9 / 10)], ms.front()};
-}
 
 double peak_rss_mib() {
   rusage usage{};
@@ -77,7 +67,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--runs") o.runs = std::max(1, std::stoi(value(i)));
     else if (a == "--warmup") o.warmup = std::stoi(value(i));
     else if (a == "--weights") o.weights = value(i);
-    else if (a == "--compare-unfolded") o.compare_unfolded = true;
+    else if (a == "--compare-reference") o.compare_reference = true;
     else if (a == "--decoders" || a == "--sizes") {
       std::stringstream list(value(i));
       std::string item;
@@ -90,7 +80,7 @@ Options parse(int argc, char** argv) {
       }
     } else if (a == "--help" || a == "-h") {
       std::puts("oceanplus-bench-network [--threads N] [--runs N] [--warmup N] [--decoders mss,mms] "
-                "[--sizes 255,287] [--weights FILE] [--compare-unfolded]");
+                "[--sizes 255,287] [--weights FILE] [--compare-reference]");
       std::exit(0);
     } else {
       usage_error("unknown option '" + a + "'");
@@ -99,52 +89,90 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
+struct Row {
+  Stats template_ms, frame_ms;
+  std::array<double, 4> stage_median{};  // backbone, neck, head, mask
+};
+
+// Times `nets` (same decoder, different load options) on one search size, alternating between them run by run so
+// that the machine's drift hits all of them alike.
+std::vector<Row> time_interleaved(const std::vector<std::shared_ptr<OceanPlusNet>>& nets, int size, const Options& o) {
+  const at::Tensor z = at::rand({1, 3, 127, 127}) * 255;
+  const at::Tensor mask = (at::rand({1, 127, 127}) > 0.5).to(at::kFloat);
+  const at::Tensor x = at::rand({1, 3, size, size}) * 255;
+  std::vector<oceanplus::nn::TemplateState> states(nets.size());
+  std::vector<std::vector<double>> template_ms(nets.size()), frame_ms(nets.size());
+  std::vector<std::vector<std::array<double, 4>>> stages(nets.size());
+  for (int run = 0; run < o.warmup + o.runs; ++run) {
+    for (size_t k = 0; k < nets.size(); ++k) {
+      auto start = std::chrono::steady_clock::now();
+      states[k] = nets[k]->make_template(z, mask);
+      const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      oceanplus::nn::SearchTrace trace;
+      start = std::chrono::steady_clock::now();
+      nets[k]->track(states[k], x, &trace);
+      const double f = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      if (run < o.warmup) continue;
+      template_ms[k].push_back(t);
+      frame_ms[k].push_back(f);
+      stages[k].push_back({trace.backbone_ms, trace.neck_ms, trace.head_ms, trace.mask_ms});
+    }
+  }
+  auto stats = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return Stats{v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 9 / 10)], v.front()};
+  };
+  std::vector<Row> rows(nets.size());
+  for (size_t k = 0; k < nets.size(); ++k) {
+    rows[k].template_ms = stats(template_ms[k]);
+    rows[k].frame_ms = stats(frame_ms[k]);
+    for (int s = 0; s < 4; ++s) {
+      std::vector<double> v;
+      for (const auto& st : stages[k]) v.push_back(st[s]);
+      rows[k].stage_median[s] = stats(v).median;
+    }
+  }
+  return rows;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   at::set_num_threads(o.threads);
   at::NoGradGuard no_grad;
-  std::printf("threads %d, runs %d (+%d warm-up), %s\n", at::get_num_threads(), o.runs, o.warmup,
-              o.weights.empty() ? "random weights" : o.weights.c_str());
-  std::printf("%-4s %-9s %5s %12s %15s %15s %10s   %s\n", "dec", "batchnorm", "size", "template ms",
-              "frame ms (med)", "frame ms (p90)", "frame fps", "median ms per stage: backbone neck head mask");
+  std::printf("threads %d, runs %d (+%d warm-up) per row, %s%s\n", at::get_num_threads(), o.runs, o.warmup,
+              o.weights.empty() ? "random weights" : o.weights.c_str(),
+              o.compare_reference ? ", reference op sequence interleaved run by run" : "");
+  std::printf("%-4s %-9s %5s %12s %15s %15s %10s   %s\n", "dec", "path", "size", "template ms", "frame ms (med)",
+              "frame ms (p90)", "frame fps", "median ms per stage: backbone neck head mask");
   try {
     for (MaskDecoder decoder : o.decoders) {
       const oceanplus::io::StateDict weights =
           o.weights.empty() ? OceanPlusNet::synthetic_weights(decoder) : oceanplus::io::load_state_dict(o.weights);
-      std::vector<bool> folds = {true};
-      if (o.compare_unfolded) folds.push_back(false);
-      for (bool fold : folds) {
-        oceanplus::nn::LoadOptions load;
-        load.fold_batchnorm = fold;
-        auto net = OceanPlusNet::load(weights, load);
-        if (net->decoder() != decoder) continue;  // a --weights file decides its own decoder
-        const at::Tensor z = at::rand({1, 3, 127, 127}) * 255;
-        const at::Tensor mask = (at::rand({1, 127, 127}) > 0.5).to(at::kFloat);
-        oceanplus::nn::TemplateState state;
-        const Stats t = time_ms(o.warmup, o.runs, [&] { state = net->make_template(z, mask); });
-        for (int size : o.sizes) {
-          const at::Tensor x = at::rand({1, 3, size, size}) * 255;
-          std::vector<std::array<double, 4>> stages;
-          const Stats f = time_ms(o.warmup, o.runs, [&] {
-            oceanplus::nn::SearchTrace trace;
-            net->track(state, x, &trace);
-            stages.push_back({trace.backbone_ms, trace.neck_ms, trace.head_ms, trace.mask_ms});
-          });
-          std::array<double, 4> stage_median{};
-          for (int k = 0; k < 4; ++k) {
-            std::vector<double> v;
-            for (size_t i = o.warmup; i < stages.size(); ++i) v.push_back(stages[i][k]);
-            std::sort(v.begin(), v.end());
-            stage_median[k] = v[v.size() / 2];
-          }
+      std::vector<std::shared_ptr<OceanPlusNet>> nets = {OceanPlusNet::load(weights)};
+      std::vector<const char*> names = {"fast"};
+      if (nets[0]->decoder() != decoder) continue;  // a --weights file decides its own decoder
+      if (o.compare_reference) {
+        nets.push_back(OceanPlusNet::load(weights, oceanplus::nn::LoadOptions::reference()));
+        names.push_back("reference");
+      }
+      for (int size : o.sizes) {
+        const std::vector<Row> rows = time_interleaved(nets, size, o);
+        for (size_t k = 0; k < rows.size(); ++k) {
+          const Row& r = rows[k];
           std::printf("%-4s %-9s %5d %12.1f %15.1f %15.1f %10.1f   %.1f %.1f %.1f %.1f\n",
-                      oceanplus::nn::mask_decoder_name(decoder), fold ? "folded" : "separate", size, t.median,
-                      f.median, f.p90, 1000.0 / f.median, stage_median[0], stage_median[1], stage_median[2],
-                      stage_median[3]);
-          std::fflush(stdout);
+                      oceanplus::nn::mask_decoder_name(decoder), names[k], size, r.template_ms.median,
+                      r.frame_ms.median, r.frame_ms.p90, 1000.0 / r.frame_ms.median, r.stage_median[0],
+                      r.stage_median[1], r.stage_median[2], r.stage_median[3]);
         }
+        if (rows.size() == 2) {
+          std::printf("%-4s %-9s %5d   speed-up of the fast path: template %.2fx, frame %.2fx\n",
+                      oceanplus::nn::mask_decoder_name(decoder), "", size,
+                      rows[1].template_ms.median / rows[0].template_ms.median,
+                      rows[1].frame_ms.median / rows[0].frame_ms.median);
+        }
+        std::fflush(stdout);
       }
     }
   } catch (const oceanplus::Error& e) {

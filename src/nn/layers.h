@@ -18,6 +18,19 @@ struct LoadOptions {
   // Fold each inference-mode BatchNorm into the preceding convolution at load time (w' = w*g/sqrt(v+eps),
   // b' = (b-m)*g/sqrt(v+eps) + beta, computed in float64). Off = run BatchNorm as a separate op, as the reference does.
   bool fold_batchnorm = true;
+  // Run the reference implementation's op sequence: template-side encodings and ARN keys recomputed every frame,
+  // ARN attention through bmm. With use_onednn and fold_batchnorm off, this is TracKit's per-frame work in LibTorch
+  // (the side-by-side baseline of bench/; also parity-tested).
+  bool reference_ops = false;
+
+  // The reference's op sequence: at::conv2d, BatchNorm as its own op, nothing cached.
+  static LoadOptions reference() {
+    LoadOptions o;
+    o.use_onednn = false;
+    o.fold_batchnorm = false;
+    o.reference_ops = true;
+    return o;
+  }
 };
 
 struct ConvGeometry {

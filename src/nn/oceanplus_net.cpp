@@ -203,6 +203,7 @@ const char* mask_decoder_name(MaskDecoder decoder) { return decoder == MaskDecod
 
 struct OceanPlusNet::Impl {
   MaskDecoder decoder = MaskDecoder::MSS;
+  LoadOptions options;
   Backbone backbone;
   Conv neck;
   Encoder cls_encode, reg_encode;
@@ -225,7 +226,8 @@ struct OceanPlusNet::Impl {
                            int64_t input_size) const;
 };
 
-void OceanPlusNet::Impl::load(io::WeightReader& w, const LoadOptions& options) {
+void OceanPlusNet::Impl::load(io::WeightReader& w, const LoadOptions& load_options) {
+  options = load_options;
   decoder = w.has(std::string(kMask) + "iter.r0.0.weight") ? MaskDecoder::MMS : MaskDecoder::MSS;
 
   backbone.load(w, options);
@@ -289,6 +291,17 @@ void OceanPlusNet::Impl::load(io::WeightReader& w, const LoadOptions& options) {
 }
 
 at::Tensor OceanPlusNet::Impl::arn(const TemplateState& state, const at::Tensor& b4, SearchTrace* trace) const {
+  if (options.reference_ops) {  // as TracKit: keys from zf_ori every frame, bmm attention
+    const at::Tensor q = s_embed(b4).flatten(2).transpose(1, 2);                   // 1×HW×64
+    const at::Tensor k = t_embed(state.zf_ori).flatten(2);                          // 1×64×225
+    at::Tensor att = at::softmax(at::bmm(q, k).div_(8.0), -1);
+    at::Tensor map = at::bmm(att, state.arn_values).view({1, 1, b4.size(2), b4.size(3)});
+    if (trace) {
+      trace->arn_attention = att;
+      trace->arn_map_preclamp = map;
+    }
+    return map.clamp(0.0, 1.0);
+  }
   // q·k for every search position and look-up entry is a 1×1 convolution with the 225 keys as filters: on the CPU
   // this runs on oneDNN instead of the generic BLAS behind at::bmm (an order of magnitude slower on Debian).
   const at::Tensor q = s_embed(b4);                                                          // 1×64×H×W
@@ -412,8 +425,13 @@ SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x
   lap(&SearchTrace::neck_ms);
 
   // Box head: only the cls branch sees the updated template.
-  out.cls_dw = group_dw(n.cls_encode.search_branch, out.neck_xf, state.cls_kernels, n.cls_dw_weights);
-  at::Tensor reg_dw = group_dw(n.reg_encode.search_branch, out.neck_xf, state.reg_kernels, n.reg_dw_weights);
+  std::array<at::Tensor, 3> cls_kernels = state.cls_kernels, reg_kernels = state.reg_kernels;
+  if (n.options.reference_ops) {  // TracKit encodes the template side again on every frame
+    cls_kernels = n.cls_encode.encode_kernel(state.zf_update.defined() ? state.zf_update : state.zf);
+    reg_kernels = n.reg_encode.encode_kernel(state.zf);
+  }
+  out.cls_dw = group_dw(n.cls_encode.search_branch, out.neck_xf, cls_kernels, n.cls_dw_weights);
+  at::Tensor reg_dw = group_dw(n.reg_encode.search_branch, out.neck_xf, reg_kernels, n.reg_dw_weights);
   at::Tensor x_reg = n.bbox_tower(reg_dw);
   out.bbox_ltrb = n.bbox_pred(x_reg).mul_(n.adjust).add_(n.bbox_bias).exp_();
   at::Tensor cls_features = n.cls_tower(out.cls_dw);
