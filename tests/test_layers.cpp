@@ -65,6 +65,62 @@ TEST_P(OneDnnConv, MatchesTorchAtOddAndEvenSizes) {
   }
 }
 
+// Chains of convolutions keep oneDNN's blocked layout: every combination of input and output layout gives the same
+// numbers (channel counts that are not multiples of 16 come back dense).
+TEST_P(OneDnnConv, BlockedLayoutsMatchTorch) {
+  if (!nn::onednn_available()) GTEST_SKIP() << "built without oneDNN";
+  const ConvCase& c = GetParam();
+  at::manual_seed(11);
+  io::StateDict sd;
+  sd.tensors["c.weight"] = at::randn({c.out, c.in, c.kernel, c.kernel}) / std::sqrt(double(c.in * c.kernel * c.kernel));
+  if (c.bias) sd.tensors["c.bias"] = at::randn({c.out}) * 0.1;
+  const nn::Conv fast = make_conv(c, sd, true), reference = make_conv(c, sd, false);
+  for (int64_t size : {15, 32}) {
+    const at::Tensor x = at::randn({1, c.in, size, size});
+    const at::Tensor want = reference(x);
+    for (bool blocked_in : {false, true}) {
+      const at::Tensor input = blocked_in ? nn::to_blocked(x) : x;
+      EXPECT_EQ(input.dim(), blocked_in && c.in % 16 == 0 ? 5 : 4);
+      for (nn::Layout layout : {nn::Layout::Dense, nn::Layout::Blocked}) {
+        const at::Tensor got = fast(input, layout);
+        EXPECT_EQ(got.dim(), layout == nn::Layout::Blocked && c.out % 16 == 0 ? 5 : 4) << c.name;
+        EXPECT_TRUE(tensor_close(nn::to_dense(got), want, 1e-5))
+            << c.name << " at " << size << (blocked_in ? ", blocked in" : ", dense in")
+            << (layout == nn::Layout::Blocked ? ", blocked out" : ", dense out");
+      }
+    }
+  }
+}
+
+TEST(OneDnnLayout, RoundTripIsExact) {
+  const at::Tensor x = at::randn({1, 48, 7, 9});
+  const at::Tensor blocked = nn::to_blocked(x);
+  if (nn::onednn_available()) EXPECT_EQ(blocked.sizes(), at::IntArrayRef({1, 3, 7, 9, 16}));
+  EXPECT_TRUE(at::equal(nn::to_dense(blocked), x));
+  const at::Tensor odd = at::randn({1, 5, 4, 4});  // not a multiple of 16: stays dense
+  EXPECT_TRUE(nn::to_blocked(odd).is_same(odd));
+}
+
+TEST(OneDnnConvResidual, BlockedResidualInPlaceAndShared) {
+  if (!nn::onednn_available()) GTEST_SKIP() << "built without oneDNN";
+  at::manual_seed(5);
+  const ConvCase c{"res", 32, 32, 3, geometry(1, 1, 1, 1, 1), true, nn::Activation::None};
+  io::StateDict sd;
+  sd.tensors["c.weight"] = at::randn({32, 32, 3, 3}) * 0.05;
+  sd.tensors["c.bias"] = at::randn({32}) * 0.1;
+  const nn::Conv fast = make_conv(c, sd, true), reference = make_conv(c, sd, false);
+  const at::Tensor x = at::randn({1, 32, 17, 17});
+  const at::Tensor residual = at::randn({1, 32, 17, 17});
+  const at::Tensor want = reference.add_relu(x, residual);
+  // A shared residual must come back untouched; a handed-over one may take the result.
+  const at::Tensor shared = nn::to_blocked(residual);
+  const at::Tensor shared_before = shared.clone();
+  EXPECT_TRUE(tensor_close(nn::to_dense(fast.add_relu(nn::to_blocked(x), shared, nn::Layout::Blocked)), want, 1e-5));
+  EXPECT_TRUE(at::equal(shared, shared_before));
+  EXPECT_TRUE(tensor_close(nn::to_dense(fast.add_relu(x, nn::to_blocked(residual), nn::Layout::Blocked)), want, 1e-5));
+  EXPECT_TRUE(tensor_close(fast.add_relu(x, nn::to_blocked(residual), nn::Layout::Dense), want, 1e-5));
+}
+
 TEST(OneDnnConvResidual, AddReluMatchesTorch) {
   if (!nn::onednn_available()) GTEST_SKIP() << "built without oneDNN";
   at::manual_seed(3);

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <map>
+#include <string>
 #include <mutex>
 #include <tuple>
 
@@ -13,27 +14,65 @@
 namespace oceanplus::nn {
 
 constexpr double kBatchNormEps = 1e-5;
+constexpr int64_t kBlock = 16;  // channels per block of oneDNN's nChw16c layout
 
 #ifdef OCEANPLUS_HAVE_ONEDNN
+namespace {
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+bool is_blocked(const at::Tensor& t) { return t.dim() == 5; }
+
+// Logical NCHW dims of a dense (4-D) or blocked (5-D: N, C/16, H, W, 16) tensor.
+dnnl::memory::dims logical_dims(const at::Tensor& t) {
+  return is_blocked(t) ? dnnl::memory::dims{t.size(0), t.size(1) * kBlock, t.size(2), t.size(3)}
+                       : dnnl::memory::dims{t.size(0), t.size(1), t.size(2), t.size(3)};
+}
+
+// How a tensor's memory is laid out for oneDNN: nChw16c for blocked tensors, NHWC for dense (channels-last) ones.
+dnnl::memory::desc desc_of(const at::Tensor& t) {
+  return dnnl::memory::desc(logical_dims(t), dnnl::memory::data_type::f32,
+                            is_blocked(t) ? dnnl::memory::format_tag::nChw16c : dnnl::memory::format_tag::nhwc);
+}
+
+at::Tensor empty_like_layout(const dnnl::memory::dims& d, bool blocked, const at::TensorOptions& options) {
+  return blocked ? at::empty({d[0], d[1] / kBlock, d[2], d[3], kBlock}, options)
+                 : at::empty({d[0], d[1], d[2], d[3]}, options.memory_format(at::MemoryFormat::ChannelsLast));
+}
+
+at::Tensor reorder_to(const at::Tensor& x, bool blocked) {
+  const at::Tensor src = is_blocked(x) ? x.contiguous() : x.contiguous(at::MemoryFormat::ChannelsLast);
+  at::Tensor out = empty_like_layout(logical_dims(src), blocked, src.options());
+  dnnl::stream stream(cpu_engine());
+  dnnl::memory from(desc_of(src), cpu_engine(), src.data_ptr<float>());
+  dnnl::memory to(desc_of(out), cpu_engine(), out.data_ptr<float>());
+  dnnl::reorder(from, to).execute(stream, from, to);
+  stream.wait();
+  return out;
+}
+
+}  // namespace
+
 // One convolution on oneDNN. LibTorch (Debian's and the x86 wheels) runs CPU convolutions on oneDNN too, but through
-// a generic path that re-packs the weights and re-lays out the activations on every call; here both happen once.
+// a generic path that re-packs the weights and re-lays out the activations on every call; here both happen once, and
+// activations can stay in oneDNN's blocked layout from one convolution to the next.
 struct Conv::OneDnn {
   struct Prepared {
     dnnl::convolution_forward primitive;
-    dnnl::memory::desc src_desc, dst_desc;  // what the primitive wants (channels-last unless Winograd needs blocks)
+    dnnl::memory::desc src_desc, dst_desc;  // what the primitive wants
     dnnl::memory weights, bias;
   };
-  // (batch, height, width, fused residual sum) -> prepared primitive.
-  std::map<std::tuple<int64_t, int64_t, int64_t, bool>, Prepared> cache;
+  // (batch, height, width, fused residual sum, blocked input, blocked output) -> prepared primitive.
+  std::map<std::tuple<int64_t, int64_t, int64_t, bool, bool, bool>, Prepared> cache;
+  // Packed weights by their layout: the primitives for the other input sizes usually want the same one.
+  std::vector<std::pair<dnnl::memory::desc, dnnl::memory>> packed_weights;
   std::mutex mutex;
-  at::Tensor weight, bias;  // dense OIHW / O, kept alive for packing at new sizes
+  at::Tensor weight, bias;  // dense OIHW / O, kept for packing at new sizes
   ConvGeometry geometry;
   bool relu = false;
-
-  static dnnl::engine& engine() {
-    static dnnl::engine e(dnnl::engine::kind::cpu, 0);
-    return e;
-  }
 
   // Winograd F(4×4, 3×3) needs about 4× fewer multiplies than a direct 3×3/s1 convolution. Measured on this
   // network's shapes (2 threads, AVX-512): 1.3–2.9× faster wherever there are at least 16 input channels; slower
@@ -57,8 +96,25 @@ struct Conv::OneDnn {
     return dilated;
   }
 
-  // batch, height, width: the primitive's input (for space-to-batch: 4 phases of half size, padding 1, no dilation).
-  Prepared prepare(int64_t batch, int64_t height, int64_t width, bool fused_sum, const ConvGeometry& g) {
+  dnnl::memory packed(const dnnl::memory::desc& wanted) {
+    for (const auto& entry : packed_weights) {
+      if (entry.first == wanted) return entry.second;
+    }
+    const dnnl::memory::dims w_dims{weight.size(0), weight.size(1), weight.size(2), weight.size(3)};
+    dnnl::memory dense({w_dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::oihw}, cpu_engine(),
+                       weight.data_ptr<float>());
+    dnnl::memory out(wanted, cpu_engine());
+    dnnl::stream stream(cpu_engine());
+    dnnl::reorder(dense, out).execute(stream, dense, out);
+    stream.wait();
+    packed_weights.emplace_back(wanted, out);
+    return out;
+  }
+
+  // The primitive's input is batch × ic × height × width in the given layouts (for a phase split: the phase images,
+  // with the phase geometry).
+  Prepared prepare(int64_t batch, int64_t height, int64_t width, bool fused_sum, bool blocked_in, bool blocked_out,
+                   const ConvGeometry& g) {
     using dnnl::memory;
     const int64_t oc = weight.size(0), ic = weight.size(1), kh = weight.size(2), kw = weight.size(3);
     const int64_t out_h = (height + 2 * g.padding[0] - (g.dilation[0] * (kh - 1) + 1)) / g.stride + 1;
@@ -73,8 +129,8 @@ struct Conv::OneDnn {
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
 
-    auto make = [&](dnnl::algorithm algorithm, memory::format_tag activation_tag) {
-      const memory::desc src_md(src_dims, f32, activation_tag), dst_md(dst_dims, f32, activation_tag);
+    auto make = [&](dnnl::algorithm algorithm, memory::format_tag src_tag, memory::format_tag dst_tag) {
+      const memory::desc src_md(src_dims, f32, src_tag), dst_md(dst_dims, f32, dst_tag);
       const memory::desc w_md(w_dims, f32, memory::format_tag::any);
       const memory::desc b_md({oc}, f32, memory::format_tag::a);
       dnnl::convolution_forward::desc desc = bias.defined()
@@ -82,78 +138,88 @@ struct Conv::OneDnn {
                                             strides, dilates, padding, padding)
           : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, src_md, w_md, dst_md,
                                             strides, dilates, padding, padding);
-      return dnnl::convolution_forward::primitive_desc(desc, attr, engine());
+      return dnnl::convolution_forward::primitive_desc(desc, attr, cpu_engine());
     };
+    const auto tag = [](bool blocked) { return blocked ? memory::format_tag::nChw16c : memory::format_tag::nhwc; };
+    // In order of preference: Winograd (blocked only); direct in the caller's layouts (no reorder); direct in
+    // whatever layout oneDNN likes (reorders around it).
     dnnl::convolution_forward::primitive_desc pd;
     bool made = false;
-    if (g.dilation[0] == 1 && g.dilation[1] == 1 && wants_winograd()) {
+    // oneDNN answers unusual layout pairs (blocked in, NHWC out) with its reference implementation, which is
+    // hundreds of times slower than a reorder: take only optimised kernels here.
+    auto attempt = [&](dnnl::algorithm algorithm, memory::format_tag src_tag, memory::format_tag dst_tag) {
+      if (made) return;
       try {
-        pd = make(dnnl::algorithm::convolution_winograd, memory::format_tag::any);
-        made = true;
+        pd = make(algorithm, src_tag, dst_tag);
+        made = std::string(pd.impl_info_str()).rfind("ref", 0) != 0;
       } catch (const dnnl::error&) {
-        // not supported on this CPU: use the direct kernel
       }
+    };
+    if (g.dilation[0] == 1 && g.dilation[1] == 1 && wants_winograd()) {
+      attempt(dnnl::algorithm::convolution_winograd, memory::format_tag::any, memory::format_tag::any);
     }
-    if (!made) pd = make(dnnl::algorithm::convolution_direct, memory::format_tag::nhwc);
+    attempt(dnnl::algorithm::convolution_direct, tag(blocked_in), tag(blocked_out));
+    if (!made) pd = make(dnnl::algorithm::convolution_direct, memory::format_tag::any, memory::format_tag::any);
 
     Prepared p;
     p.primitive = dnnl::convolution_forward(pd);
     p.src_desc = pd.src_desc();
     p.dst_desc = pd.dst_desc();
-    dnnl::stream stream(engine());
-    memory dense_w({w_dims, f32, memory::format_tag::oihw}, engine(), weight.data_ptr<float>());
-    p.weights = memory(pd.weights_desc(), engine());
-    dnnl::reorder(dense_w, p.weights).execute(stream, dense_w, p.weights);
+    p.weights = packed(pd.weights_desc());
     if (bias.defined()) {
-      p.bias = memory(pd.bias_desc(), engine());
-      memory dense_b(pd.bias_desc(), engine(), bias.data_ptr<float>());
+      p.bias = memory(pd.bias_desc(), cpu_engine());
+      memory dense_b(pd.bias_desc(), cpu_engine(), bias.data_ptr<float>());
+      dnnl::stream stream(cpu_engine());
       dnnl::reorder(dense_b, p.bias).execute(stream, dense_b, p.bias);
+      stream.wait();
     }
-    stream.wait();
     return p;
   }
 
-  Prepared& prepared(int64_t batch, int64_t height, int64_t width, bool fused_sum, const ConvGeometry& g) {
+  Prepared& prepared(int64_t batch, int64_t height, int64_t width, bool fused_sum, bool blocked_in, bool blocked_out,
+                     const ConvGeometry& g) {
     std::lock_guard<std::mutex> lock(mutex);
-    auto key = std::make_tuple(batch, height, width, fused_sum);
+    auto key = std::make_tuple(batch, height, width, fused_sum, blocked_in, blocked_out);
     auto it = cache.find(key);
-    if (it == cache.end()) it = cache.emplace(key, prepare(batch, height, width, fused_sum, g)).first;
+    if (it == cache.end()) {
+      it = cache.emplace(key, prepare(batch, height, width, fused_sum, blocked_in, blocked_out, g)).first;
+    }
     return it->second;
   }
 
-  // Runs the primitive on channels-last tensors (reordering to and from blocked layouts when Winograd wants them).
-  // out holds the residual when fused_sum is set.
+  // Runs the primitive, reordering only where its layouts differ from the tensors'. out holds the residual when
+  // fused_sum is set.
   void execute(Prepared& p, const at::Tensor& x, at::Tensor& out, bool fused_sum) {
     using dnnl::memory;
-    // oneDNN reads raw pointers as NHWC: anything else would be silently wrong.
-    TORCH_CHECK(x.is_contiguous(at::MemoryFormat::ChannelsLast) && out.is_contiguous(at::MemoryFormat::ChannelsLast),
-                "oneDNN convolution: tensors must be channels-last contiguous");
-    const auto f32 = memory::data_type::f32;
-    const memory::desc src_nhwc({x.size(0), x.size(1), x.size(2), x.size(3)}, f32, memory::format_tag::nhwc);
-    const memory::desc dst_nhwc({out.size(0), out.size(1), out.size(2), out.size(3)}, f32, memory::format_tag::nhwc);
-    dnnl::stream stream(engine());
-    memory src(src_nhwc, engine(), x.data_ptr<float>());
-    memory dst(dst_nhwc, engine(), out.data_ptr<float>());
+    // oneDNN reads raw pointers in the layout desc_of() names: anything else would be silently wrong.
+    TORCH_CHECK(is_blocked(x) ? x.is_contiguous() : x.is_contiguous(at::MemoryFormat::ChannelsLast),
+                "oneDNN convolution: input not in the layout its rank says");
+    TORCH_CHECK(is_blocked(out) ? out.is_contiguous() : out.is_contiguous(at::MemoryFormat::ChannelsLast),
+                "oneDNN convolution: output not in the layout its rank says");
+    const memory::desc src_user = desc_of(x), dst_user = desc_of(out);
+    dnnl::stream stream(cpu_engine());
+    memory src(src_user, cpu_engine(), x.data_ptr<float>());
+    memory dst(dst_user, cpu_engine(), out.data_ptr<float>());
     memory src_used = src, dst_used = dst;
-    if (p.src_desc != src_nhwc) {
-      src_used = memory(p.src_desc, engine());
+    if (p.src_desc != src_user) {
+      src_used = memory(p.src_desc, cpu_engine());
       dnnl::reorder(src, src_used).execute(stream, src, src_used);
     }
-    const bool blocked_dst = p.dst_desc != dst_nhwc;
-    if (blocked_dst) {
-      dst_used = memory(p.dst_desc, engine());
+    const bool reorder_dst = p.dst_desc != dst_user;
+    if (reorder_dst) {
+      dst_used = memory(p.dst_desc, cpu_engine());
       if (fused_sum) dnnl::reorder(dst, dst_used).execute(stream, dst, dst_used);  // carries the residual
     }
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, src_used}, {DNNL_ARG_WEIGHTS, p.weights}, {DNNL_ARG_DST, dst_used}};
     if (bias.defined()) args.emplace(DNNL_ARG_BIAS, p.bias);
     p.primitive.execute(stream, args);
-    if (blocked_dst) dnnl::reorder(dst_used, dst).execute(stream, dst_used, dst);
+    if (reorder_dst) dnnl::reorder(dst_used, dst).execute(stream, dst_used, dst);
     stream.wait();
   }
 
-  at::Tensor run_phases(const at::Tensor& x) {
-    const auto channels_last = at::MemoryFormat::ChannelsLast;
+  at::Tensor run_phases(const at::Tensor& x, bool blocked_out) {
+    const bool blocked_in = is_blocked(x);
     int64_t phases_per_axis[2], phase_size[2], out_size[2];
     ConvGeometry phase_geometry;
     for (int axis = 0; axis < 2; ++axis) {
@@ -164,13 +230,15 @@ struct Conv::OneDnn {
       phase_geometry.padding[axis] = pad / d;
     }
     const int64_t count = phases_per_axis[0] * phases_per_axis[1];
-    Prepared& p = prepared(count, phase_size[0], phase_size[1], false, phase_geometry);
+    Prepared& p = prepared(count, phase_size[0], phase_size[1], false, blocked_in, blocked_out, phase_geometry);
     // A short phase (odd size) gets a zero row/column at its end: it reads as the zero padding, or feeds an output
-    // row/column that is dropped. (at::zeros ignores the memory format in TensorOptions; at::empty honours it.)
-    const auto options = x.options().memory_format(channels_last);
-    at::Tensor phases = at::empty({count, x.size(1), phase_size[0], phase_size[1]}, options).zero_();
-    auto phase_view = [&](const at::Tensor& t, int64_t k) {  // t: C×H×W; the k-th parity phase
-      at::Tensor v = t;
+    // row/column that is dropped.
+    const dnnl::memory::dims in_dims = logical_dims(x);
+    at::Tensor phases =
+        empty_like_layout({count, in_dims[1], phase_size[0], phase_size[1]}, blocked_in, x.options()).zero_();
+    // H and W are dims 1 and 2 of one image in both layouts (C×H×W and C/16×H×W×16).
+    auto phase_view = [&](const at::Tensor& image, int64_t k) {
+      at::Tensor v = image;
       if (phases_per_axis[0] == 2) v = v.slice(1, k / phases_per_axis[1], c10::nullopt, 2);
       if (phases_per_axis[1] == 2) v = v.slice(2, k % phases_per_axis[1], c10::nullopt, 2);
       return v;
@@ -180,9 +248,9 @@ struct Conv::OneDnn {
       phases[k].slice(1, 0, phase.size(1)).slice(2, 0, phase.size(2)).copy_(phase);
     }
     const dnnl::memory::dims& d = p.dst_desc.dims();
-    at::Tensor phase_out = at::empty({d[0], d[1], d[2], d[3]}, options);
+    at::Tensor phase_out = empty_like_layout(d, blocked_out, x.options());
     execute(p, phases, phase_out, false);
-    at::Tensor out = at::empty({1, weight.size(0), out_size[0], out_size[1]}, options);
+    at::Tensor out = empty_like_layout({1, weight.size(0), out_size[0], out_size[1]}, blocked_out, x.options());
     for (int64_t k = 0; k < count; ++k) {
       at::Tensor target = phase_view(out[0], k);
       target.copy_(phase_out[k].slice(1, 0, target.size(1)).slice(2, 0, target.size(2)));
@@ -190,22 +258,23 @@ struct Conv::OneDnn {
     return out;
   }
 
-  // x: float CPU tensor, batch 1. residual (optional): added before the ReLU, same shape as the output.
-  at::Tensor run(const at::Tensor& x_in, const at::Tensor* residual) {
-    const auto channels_last = at::MemoryFormat::ChannelsLast;
-    const at::Tensor x = x_in.contiguous(channels_last);
-    const int64_t height = x.size(2), width = x.size(3);
-    if (splits_into_phases() && !residual) return run_phases(x);
-    Prepared& p = prepared(1, height, width, residual != nullptr, geometry);
-    const dnnl::memory::dims& d = p.dst_desc.dims();
+  // x: float CPU, batch 1, dense (4-D) or blocked (5-D). residual (optional): added before the ReLU; its buffer takes
+  // the result when nothing else holds it.
+  at::Tensor run(const at::Tensor& x_in, at::Tensor* residual, bool blocked_out) {
+    blocked_out = blocked_out && weight.size(0) % kBlock == 0;
+    const at::Tensor x = is_blocked(x_in) ? x_in.contiguous() : x_in.contiguous(at::MemoryFormat::ChannelsLast);
+    if (splits_into_phases() && !residual) return run_phases(x, blocked_out);
+    Prepared& p = prepared(1, x.size(2), x.size(3), residual != nullptr, is_blocked(x), blocked_out, geometry);
     at::Tensor out;
     if (!residual) {
-      out = at::empty({d[0], d[1], d[2], d[3]}, x.options().memory_format(channels_last));
-    } else if (residual->is_contiguous(channels_last) && residual->use_count() == 1 &&
-               residual->storage().use_count() == 1) {
+      out = empty_like_layout(p.dst_desc.dims(), blocked_out, x.options());
+    } else if (is_blocked(*residual) != blocked_out) {
+      out = reorder_to(*residual, blocked_out);
+    } else if (residual->use_count() == 1 && residual->storage().use_count() == 1 &&
+               (blocked_out ? residual->is_contiguous() : residual->is_contiguous(at::MemoryFormat::ChannelsLast))) {
       out = *residual;  // the caller's last reference: accumulate in place
     } else {
-      out = residual->contiguous(channels_last).clone(channels_last);
+      out = blocked_out ? residual->contiguous().clone() : residual->contiguous(at::MemoryFormat::ChannelsLast).clone(at::MemoryFormat::ChannelsLast);
     }
     execute(p, x, out, residual != nullptr);
     return out;
@@ -213,11 +282,20 @@ struct Conv::OneDnn {
 };
 
 bool onednn_available() { return true; }
+
+at::Tensor to_blocked(const at::Tensor& x) {
+  if (is_blocked(x) || x.size(1) % kBlock != 0 || !x.is_cpu() || x.scalar_type() != at::kFloat) return x;
+  return reorder_to(x, true);
+}
+
+at::Tensor to_dense(const at::Tensor& x) { return is_blocked(x) ? reorder_to(x, false) : x; }
 #else
 struct Conv::OneDnn {
-  at::Tensor run(const at::Tensor&, const at::Tensor*) { return {}; }
+  at::Tensor run(const at::Tensor&, at::Tensor*, bool) { return {}; }
 };
 bool onednn_available() { return false; }
+at::Tensor to_blocked(const at::Tensor& x) { return x; }
+at::Tensor to_dense(const at::Tensor& x) { return x; }
 #endif
 
 Conv Conv::load(io::WeightReader& weights, const std::string& conv_key, bool conv_has_bias, const std::string& bn_key,
@@ -259,7 +337,8 @@ Conv Conv::load(io::WeightReader& weights, const std::string& conv_key, bool con
   return conv;
 }
 
-at::Tensor Conv::run_torch(const at::Tensor& x) const {
+at::Tensor Conv::run_torch(const at::Tensor& x_in) const {
+  const at::Tensor x = to_dense(x_in);
   at::Tensor y = at::conv2d(x, weight_, bias_, {geometry_.stride, geometry_.stride}, geometry_.padding,
                             geometry_.dilation);
   if (bn_weight_.defined()) {
@@ -269,20 +348,21 @@ at::Tensor Conv::run_torch(const at::Tensor& x) const {
   return y;
 }
 
-at::Tensor Conv::operator()(const at::Tensor& x) const {
-  if (onednn_ && x.is_cpu() && x.scalar_type() == at::kFloat && x.size(0) == 1) return onednn_->run(x, nullptr);
+at::Tensor Conv::operator()(const at::Tensor& x, Layout output) const {
+  if (onednn_ && x.is_cpu() && x.scalar_type() == at::kFloat && x.size(0) == 1) {
+    return onednn_->run(x, nullptr, output == Layout::Blocked);
+  }
   at::Tensor y = run_torch(x);
   if (activation_ == Activation::Relu) y.relu_();
   return y;
 }
 
-at::Tensor Conv::add_relu(const at::Tensor& x, at::Tensor residual) const {
+at::Tensor Conv::add_relu(const at::Tensor& x, at::Tensor residual, Layout output) const {
   if (onednn_ && x.is_cpu() && x.scalar_type() == at::kFloat && x.size(0) == 1) {
-    at::Tensor* only_reference = &residual;
-    return onednn_->run(x, only_reference);
+    return onednn_->run(x, &residual, output == Layout::Blocked);
   }
   at::Tensor y = run_torch(x);
-  y += residual;
+  y += to_dense(residual);
   return y.relu_();
 }
 

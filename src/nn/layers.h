@@ -41,6 +41,12 @@ struct ConvGeometry {
 
 enum class Activation { None, Relu };
 
+// Where a convolution leaves its output. Dense: an ordinary N×C×H×W tensor (channels-last on the oneDNN path).
+// Blocked: oneDNN's nChw16c layout held as an N×(C/16)×H×W×16 tensor, for chains of convolutions that torch ops never
+// see in between (it saves two reorders per Winograd convolution). Convolutions take either as input; without
+// oneDNN, or when C is not a multiple of 16, the output is dense whatever is asked.
+enum class Layout { Dense, Blocked };
+
 // conv (+ BatchNorm) (+ ReLU). Inference only.
 class Conv {
  public:
@@ -52,11 +58,13 @@ class Conv {
                    const std::string& bn_key, int64_t out_channels, int64_t in_channels, int64_t kernel,
                    const ConvGeometry& geometry, Activation activation, const LoadOptions& options);
 
-  at::Tensor operator()(const at::Tensor& x) const;
+  at::Tensor operator()(const at::Tensor& x, Layout output = Layout::Dense) const;
   // relu(conv(x) + residual): the last convolution of a residual block, with the sum and ReLU fused on oneDNN.
   // When nothing else holds the residual (a temporary, or a moved-in last reference), its buffer takes the result.
-  at::Tensor add_relu(const at::Tensor& x, at::Tensor residual) const;
+  at::Tensor add_relu(const at::Tensor& x, at::Tensor residual, Layout output = Layout::Dense) const;
   int64_t out_channels() const { return weight_.size(0); }
+  // Whether this convolution runs on oneDNN (and so can take and produce the blocked layout).
+  bool on_onednn() const { return onednn_ != nullptr; }
 
  private:
   at::Tensor run_torch(const at::Tensor& x) const;
@@ -71,6 +79,10 @@ class Conv {
 
 // Whether this build can run convolutions on oneDNN directly.
 bool onednn_available();
+
+// Layout conversions (no-ops without oneDNN, for tensors already in that layout, or when C % 16 != 0).
+at::Tensor to_blocked(const at::Tensor& x);
+at::Tensor to_dense(const at::Tensor& x);
 
 // Bilinear resize with align_corners=true (every resize of the mask branch); identity when the size already matches.
 at::Tensor resize_bilinear_aligned(const at::Tensor& x, int64_t height, int64_t width);

@@ -21,9 +21,11 @@ struct Bottleneck {
   bool has_downsample = false;
 
   // Takes x by value: when the caller hands over its last reference, the residual sum reuses x's buffer.
+  // Everything stays in oneDNN's blocked layout (when available): a backbone has no torch op between its convs.
   at::Tensor operator()(at::Tensor x) const {
-    at::Tensor branch = conv2(conv1(x));
-    return conv3.add_relu(branch, has_downsample ? downsample(x) : std::move(x));
+    const Layout blocked = Layout::Blocked;
+    at::Tensor branch = conv2(conv1(x, blocked), blocked);
+    return conv3.add_relu(branch, has_downsample ? downsample(x, blocked) : std::move(x), blocked);
   }
 };
 
@@ -81,7 +83,9 @@ at::Tensor run_layer(const std::vector<Bottleneck>& layer, at::Tensor x) {
 }
 
 struct BackboneOut {
-  at::Tensor c1, c2, c3, c4;  // x_ (64ch, stride 2), p1 (256, s4), p2 (512, s8), p3 (1024, s8)
+  // x_ (64ch, stride 2, dense), p1 (256, s4), p2 (512, s8), p3 (1024, s8); p1..p3 may be in the blocked layout
+  // (Layout::Blocked), which the convolutions reading them accept as is.
+  at::Tensor c1, c2, c3, c4;
 };
 
 struct Backbone {
@@ -102,7 +106,7 @@ struct Backbone {
     BackboneOut out;
     out.c1 = conv1(x);
     at::Tensor pooled = at::max_pool2d(out.c1, {3, 3}, {2, 2}, {1, 1});
-    out.c2 = run_layer(layer1, pooled);
+    out.c2 = run_layer(layer1, layer1.front().conv1.on_onednn() ? to_blocked(pooled) : pooled);
     out.c3 = run_layer(layer2, out.c2);
     out.c4 = run_layer(layer3, out.c3);
     return out;
@@ -158,8 +162,9 @@ struct Tower {
     }
   }
 
+  // The output stays blocked (when available): the prediction conv reads it directly.
   at::Tensor operator()(at::Tensor x) const {
-    for (const Conv& c : convs) x = c(x);
+    for (const Conv& c : convs) x = c(x, Layout::Blocked);
     return x;
   }
 };
@@ -455,12 +460,12 @@ SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x
   lap(&SearchTrace::mask_ms);
   if (trace) {
     trace->c1 = f.c1;
-    trace->c2 = f.c2;
-    trace->c3 = f.c3;
-    trace->c4 = f.c4;
+    trace->c2 = to_dense(f.c2);
+    trace->c3 = to_dense(f.c3);
+    trace->c4 = to_dense(f.c4);
     trace->reg_dw = reg_dw;
-    trace->cls_tower = cls_features;
-    trace->bbox_tower = x_reg;
+    trace->cls_tower = to_dense(cls_features);
+    trace->bbox_tower = to_dense(x_reg);
   }
   return out;
 }
