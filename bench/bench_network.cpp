@@ -43,6 +43,15 @@ struct Stats {
   double median = 0, p90 = 0, min = 0;
 };
 
+double current_rss_mib() {
+  long pages_total = 0, pages_resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages_total, &pages_resident) != 2) pages_resident = 0;
+    std::fclose(f);
+  }
+  return pages_resident * 4096.0 / (1024 * 1024);
+}
+
 double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -150,7 +159,10 @@ int main(int argc, char** argv) {
     for (MaskDecoder decoder : o.decoders) {
       const oceanplus::io::StateDict weights =
           o.weights.empty() ? OceanPlusNet::synthetic_weights(decoder) : oceanplus::io::load_state_dict(o.weights);
+      const double rss_before = current_rss_mib();
       std::vector<std::shared_ptr<OceanPlusNet>> nets = {OceanPlusNet::load(weights)};
+      std::printf("%-4s memory: weights file %.0f MiB; the network adds %.0f MiB at load\n",
+                  oceanplus::nn::mask_decoder_name(decoder), rss_before, current_rss_mib() - rss_before);
       std::vector<const char*> names = {"fast"};
       if (nets[0]->decoder() != decoder) continue;  // a --weights file decides its own decoder
       if (o.compare_reference) {
@@ -166,6 +178,8 @@ int main(int argc, char** argv) {
                       r.frame_ms.median, r.frame_ms.p90, 1000.0 / r.frame_ms.median, r.stage_median[0],
                       r.stage_median[1], r.stage_median[2], r.stage_median[3]);
         }
+        std::printf("%-4s %-9s %5d   resident memory now %.0f MiB (packed weights and buffers for the sizes run so far)\n",
+                    oceanplus::nn::mask_decoder_name(decoder), "", size, current_rss_mib());
         if (rows.size() == 2) {
           std::printf("%-4s %-9s %5d   speed-up of the fast path: template %.2fx, frame %.2fx\n",
                       oceanplus::nn::mask_decoder_name(decoder), "", size,

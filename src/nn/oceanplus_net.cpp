@@ -435,8 +435,10 @@ SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x
     cls_kernels = n.cls_encode.encode_kernel(state.zf_update.defined() ? state.zf_update : state.zf);
     reg_kernels = n.reg_encode.encode_kernel(state.zf);
   }
-  out.cls_dw = group_dw(n.cls_encode.search_branch, out.neck_xf, cls_kernels, n.cls_dw_weights);
-  at::Tensor reg_dw = group_dw(n.reg_encode.search_branch, out.neck_xf, reg_kernels, n.reg_dw_weights);
+  // Six encoder convolutions read the neck feature: convert it to the blocked layout once, not six times.
+  const at::Tensor neck_blocked = n.neck.on_onednn() ? to_blocked(out.neck_xf) : out.neck_xf;
+  out.cls_dw = group_dw(n.cls_encode.search_branch, neck_blocked, cls_kernels, n.cls_dw_weights);
+  at::Tensor reg_dw = group_dw(n.reg_encode.search_branch, neck_blocked, reg_kernels, n.reg_dw_weights);
   at::Tensor x_reg = n.bbox_tower(reg_dw);
   out.bbox_ltrb = n.bbox_pred(x_reg).mul_(n.adjust).add_(n.bbox_bias).exp_();
   at::Tensor cls_features = n.cls_tower(out.cls_dw);
