@@ -43,6 +43,15 @@ const ConvCase kCases[] = {
 
 class OneDnnConv : public ::testing::TestWithParam<ConvCase> {};
 
+// Weights scaled so that outputs stay of order 1 (He-like); bias small.
+io::StateDict random_weights(const ConvCase& c, uint64_t seed) {
+  at::manual_seed(seed);
+  io::StateDict sd;
+  sd.tensors["c.weight"] = at::randn({c.out, c.in, c.kernel, c.kernel}) / std::sqrt(double(c.in * c.kernel * c.kernel));
+  if (c.bias) sd.tensors["c.bias"] = at::randn({c.out}) * 0.1;
+  return sd;
+}
+
 nn::Conv make_conv(const ConvCase& c, const io::StateDict& sd, bool onednn) {
   io::WeightReader reader(sd);
   nn::LoadOptions options;
@@ -53,10 +62,7 @@ nn::Conv make_conv(const ConvCase& c, const io::StateDict& sd, bool onednn) {
 TEST_P(OneDnnConv, MatchesTorchAtOddAndEvenSizes) {
   if (!nn::onednn_available()) GTEST_SKIP() << "built without oneDNN";
   const ConvCase& c = GetParam();
-  at::manual_seed(7);
-  io::StateDict sd;
-  sd.tensors["c.weight"] = at::randn({c.out, c.in, c.kernel, c.kernel}) / std::sqrt(double(c.in * c.kernel * c.kernel));
-  if (c.bias) sd.tensors["c.bias"] = at::randn({c.out}) * 0.1;
+  const io::StateDict sd = random_weights(c, 7);
   const nn::Conv fast = make_conv(c, sd, true), reference = make_conv(c, sd, false);
   for (int64_t size : {15, 16, 31, 32}) {
     const at::Tensor x = at::randn({1, c.in, size, size});
@@ -70,10 +76,7 @@ TEST_P(OneDnnConv, MatchesTorchAtOddAndEvenSizes) {
 TEST_P(OneDnnConv, BlockedLayoutsMatchTorch) {
   if (!nn::onednn_available()) GTEST_SKIP() << "built without oneDNN";
   const ConvCase& c = GetParam();
-  at::manual_seed(11);
-  io::StateDict sd;
-  sd.tensors["c.weight"] = at::randn({c.out, c.in, c.kernel, c.kernel}) / std::sqrt(double(c.in * c.kernel * c.kernel));
-  if (c.bias) sd.tensors["c.bias"] = at::randn({c.out}) * 0.1;
+  const io::StateDict sd = random_weights(c, 11);
   const nn::Conv fast = make_conv(c, sd, true), reference = make_conv(c, sd, false);
   for (int64_t size : {15, 32}) {
     const at::Tensor x = at::randn({1, c.in, size, size});
