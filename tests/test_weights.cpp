@@ -163,5 +163,27 @@ TEST(Weights, LegacyFileMissingMostKeysNamesTheFirstMissingOne) {
   EXPECT_NE(message.find("missing key 'features.features.conv1.weight'"), std::string::npos) << message;
 }
 
+TEST(NetworkInputs, WrongCropShapesAreClearErrors) {
+  auto net = nn::OceanPlusNet::load(nn::OceanPlusNet::synthetic_weights(nn::MaskDecoder::MSS));
+  const at::Tensor z = at::rand({1, 3, 127, 127}) * 255, mask = at::ones({127, 127});
+  auto message_of = [](auto&& fn) -> std::string {
+    try {
+      fn();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_NE(message_of([&] { net->make_template(at::rand({1, 3, 128, 128}), mask); }).find("= 127; got [1, 3, 128, 128]"),
+            std::string::npos);
+  EXPECT_NE(message_of([&] { net->make_template(z, at::ones({100, 100})); }).find("127×127"), std::string::npos);
+  const nn::TemplateState state = net->make_template(z, mask);
+  EXPECT_NE(message_of([&] { net->track(state, at::rand({1, 3, 255, 200})); }).find("got [1, 3, 255, 200]"),
+            std::string::npos);
+  EXPECT_NE(message_of([&] { net->track(state, at::rand({3, 255, 255})); }).find("search crop"), std::string::npos);
+  EXPECT_NE(message_of([&] { net->track(state, at::rand({1, 3, 64, 64})); }).find(">= 127"), std::string::npos);
+  EXPECT_NO_THROW(net->track(state, at::rand({1, 3, 255, 255}) * 255));
+}
+
 }  // namespace
 }  // namespace oceanplus::testing

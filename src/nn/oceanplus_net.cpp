@@ -204,6 +204,29 @@ struct StageFeatures {  // iterList: the post-ReLU branch features handed to the
 
 }  // namespace
 
+namespace {
+
+std::string sizes_of(const at::Tensor& t) {
+  if (!t.defined()) return "an undefined tensor";
+  std::string out = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) out += (i ? ", " : "") + std::to_string(t.size(i));
+  return out + "]";
+}
+
+// Inputs are checked here, so that a wrong crop is a clear error instead of a failure deep inside a convolution.
+void check_image(const at::Tensor& x, const char* what, int64_t min_side, int64_t exact_side) {
+  const bool ok = x.defined() && x.dim() == 4 && x.size(0) == 1 && x.size(1) == 3 && x.size(2) == x.size(3) &&
+                  x.size(2) >= min_side && (exact_side == 0 || x.size(2) == exact_side) &&
+                  at::isFloatingType(x.scalar_type());
+  if (!ok) {
+    throw Error(std::string(what) + " must be a float 1×3×S×S tensor (BGR 0..255) with S " +
+                (exact_side ? "= " + std::to_string(exact_side) : ">= " + std::to_string(min_side)) + "; got " +
+                sizes_of(x));
+  }
+}
+
+}  // namespace
+
 const char* mask_decoder_name(MaskDecoder decoder) { return decoder == MaskDecoder::MMS ? "MMS" : "MSS"; }
 
 struct OceanPlusNet::Impl {
@@ -392,6 +415,7 @@ const std::vector<std::string>& OceanPlusNet::skipped_keys() const { return impl
 
 TemplateState OceanPlusNet::make_template(const at::Tensor& z, const at::Tensor& mask) const {
   at::NoGradGuard no_grad;
+  check_image(z, "make_template: the template crop", 0, 127);
   TemplateState state;
   const BackboneOut f = impl_->backbone(z);
   state.zf_ori = impl_->neck(f.c4);
@@ -407,6 +431,9 @@ TemplateState OceanPlusNet::make_template(const at::Tensor& z, const at::Tensor&
 
 void OceanPlusNet::set_template_mask(TemplateState& state, const at::Tensor& mask) const {
   at::NoGradGuard no_grad;
+  if (!mask.defined() || mask.numel() != 127 * 127 || mask.size(-1) != 127 || mask.size(-2) != 127) {
+    throw Error("the template mask must be 127×127 (or 1×127×127); got " + sizes_of(mask));
+  }
   state.template_mask = mask.to(at::kFloat).reshape({1, mask.size(-2), mask.size(-1)}).contiguous();
   const int64_t side = state.zf_ori.size(2);
   at::Tensor lut = resize_bilinear_aligned(state.template_mask.unsqueeze(0), side, side);
@@ -415,6 +442,8 @@ void OceanPlusNet::set_template_mask(TemplateState& state, const at::Tensor& mas
 
 SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x, SearchTrace* trace) const {
   at::NoGradGuard no_grad;
+  // The backbone needs at least the template's size; the ARN needs a square crop.
+  check_image(x, "track: the search crop", 127, 0);
   const Impl& n = *impl_;
   SearchOutput out;
   auto clock = std::chrono::steady_clock::now();
