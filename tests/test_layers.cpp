@@ -98,7 +98,9 @@ TEST_P(OneDnnConv, BlockedLayoutsMatchTorch) {
 TEST(OneDnnLayout, RoundTripIsExact) {
   const at::Tensor x = at::randn({1, 48, 7, 9});
   const at::Tensor blocked = nn::to_blocked(x);
-  if (nn::onednn_available()) EXPECT_EQ(blocked.sizes(), at::IntArrayRef({1, 3, 7, 9, 16}));
+  if (nn::onednn_available()) {
+    EXPECT_EQ(blocked.sizes(), at::IntArrayRef({1, 3, 7, 9, 16}));
+  }
   EXPECT_TRUE(at::equal(nn::to_dense(blocked), x));
   const at::Tensor odd = at::randn({1, 5, 4, 4});  // not a multiple of 16: stays dense
   EXPECT_TRUE(nn::to_blocked(odd).is_same(odd));
