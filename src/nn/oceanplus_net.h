@@ -3,6 +3,8 @@
 //
 // Usage: make_template() once per target (caches every template-side result), then track() per frame. The tracker
 // (track/) owns the geometry and the per-target state; this class only computes.
+// Threads: an instance serves one thread at a time (its oneDNN primitives share scratch memory); give each streaming
+// thread its own instance. The first pass at a new input size also packs the weights for it (a few hundred ms).
 #pragma once
 
 #include <ATen/core/Tensor.h>
