@@ -14,8 +14,10 @@ fi
 
 if [ ! -f build/build.ninja ]; then
   echo "[build] meson setup build $*"
-  meson setup build --buildtype=release "$@" >build-setup.log 2>&1 || { cat build-setup.log; exit 1; }
-  grep -E 'LibTorch prefix|Message:' build-setup.log || true
+  log=$(mktemp)
+  meson setup build --buildtype=release "$@" >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
+  grep -E 'Message:' "$log" || true
+  rm -f "$log"
 fi
 echo "[build] ninja -C build (torch translation units take a minute each on 2 cores; ccache makes rebuilds fast)"
 ninja -C build
