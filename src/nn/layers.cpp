@@ -26,6 +26,11 @@ dnnl::engine& cpu_engine() {
 
 bool is_blocked(const at::Tensor& t) { return t.dim() == 5; }
 
+// Contiguous in the layout its rank names: nChw16c (5-D) or channels-last (4-D), the only ones oneDNN is handed.
+bool in_its_layout(const at::Tensor& t) {
+  return is_blocked(t) ? t.is_contiguous() : t.is_contiguous(at::MemoryFormat::ChannelsLast);
+}
+
 // Logical NCHW dims of a dense (4-D) or blocked (5-D: N, C/16, H, W, 16) tensor.
 dnnl::memory::dims logical_dims(const at::Tensor& t) {
   return is_blocked(t) ? dnnl::memory::dims{t.size(0), t.size(1) * kBlock, t.size(2), t.size(3)}
@@ -192,10 +197,8 @@ struct Conv::OneDnn {
   void execute(Prepared& p, const at::Tensor& x, at::Tensor& out, bool fused_sum) {
     using dnnl::memory;
     // oneDNN reads raw pointers in the layout desc_of() names: anything else would be silently wrong.
-    TORCH_CHECK(is_blocked(x) ? x.is_contiguous() : x.is_contiguous(at::MemoryFormat::ChannelsLast),
-                "oneDNN convolution: input not in the layout its rank says");
-    TORCH_CHECK(is_blocked(out) ? out.is_contiguous() : out.is_contiguous(at::MemoryFormat::ChannelsLast),
-                "oneDNN convolution: output not in the layout its rank says");
+    TORCH_CHECK(in_its_layout(x), "oneDNN convolution: input not in the layout its rank says");
+    TORCH_CHECK(in_its_layout(out), "oneDNN convolution: output not in the layout its rank says");
     const memory::desc src_user = desc_of(x), dst_user = desc_of(out);
     dnnl::stream stream(cpu_engine());
     memory src(src_user, cpu_engine(), x.data_ptr<float>());
@@ -270,8 +273,7 @@ struct Conv::OneDnn {
       out = empty_like_layout(p.dst_desc.dims(), blocked_out, x.options());
     } else if (is_blocked(*residual) != blocked_out) {
       out = reorder_to(*residual, blocked_out);
-    } else if (residual->use_count() == 1 && residual->storage().use_count() == 1 &&
-               (blocked_out ? residual->is_contiguous() : residual->is_contiguous(at::MemoryFormat::ChannelsLast))) {
+    } else if (residual->use_count() == 1 && residual->storage().use_count() == 1 && in_its_layout(*residual)) {
       out = *residual;  // the caller's last reference: accumulate in place
     } else {
       out = blocked_out ? residual->contiguous().clone() : residual->contiguous(at::MemoryFormat::ChannelsLast).clone(at::MemoryFormat::ChannelsLast);
@@ -348,8 +350,12 @@ at::Tensor Conv::run_torch(const at::Tensor& x_in) const {
   return y;
 }
 
+bool Conv::runs_on_onednn(const at::Tensor& x) const {
+  return onednn_ && x.is_cpu() && x.scalar_type() == at::kFloat && x.size(0) == 1;
+}
+
 at::Tensor Conv::operator()(const at::Tensor& x, Layout output) const {
-  if (onednn_ && x.is_cpu() && x.scalar_type() == at::kFloat && x.size(0) == 1) {
+  if (runs_on_onednn(x)) {
     return onednn_->run(x, nullptr, output == Layout::Blocked);
   }
   at::Tensor y = run_torch(x);
@@ -358,7 +364,7 @@ at::Tensor Conv::operator()(const at::Tensor& x, Layout output) const {
 }
 
 at::Tensor Conv::add_relu(const at::Tensor& x, at::Tensor residual, Layout output) const {
-  if (onednn_ && x.is_cpu() && x.scalar_type() == at::kFloat && x.size(0) == 1) {
+  if (runs_on_onednn(x)) {
     return onednn_->run(x, &residual, output == Layout::Blocked);
   }
   at::Tensor y = run_torch(x);

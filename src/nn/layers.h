@@ -11,8 +11,8 @@
 namespace oceanplus::nn {
 
 struct LoadOptions {
-  // Run CPU convolutions through oneDNN directly (when built with it): weights packed once per input size,
-  // channels-last activations, ReLU and residual sums fused, Winograd for the largest 3×3 convolutions.
+  // Run CPU convolutions through oneDNN directly (when built with it): weights packed once, activations
+  // channels-last or blocked along conv chains, ReLU and residual sums fused, Winograd for the 3×3 convolutions.
   // Off = at::conv2d for every convolution (the path the GPU and builds without oneDNN take).
   bool use_onednn = true;
   // Fold each inference-mode BatchNorm into the preceding convolution at load time (w' = w*g/sqrt(v+eps),
@@ -68,6 +68,7 @@ class Conv {
 
  private:
   at::Tensor run_torch(const at::Tensor& x) const;
+  bool runs_on_onednn(const at::Tensor& x) const;  // oneDNN path built and x a float CPU batch of one
   struct OneDnn;                  // cached primitives and packed weights, per input size (layers.cpp)
   std::shared_ptr<OneDnn> onednn_;
 

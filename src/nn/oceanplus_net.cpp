@@ -202,15 +202,8 @@ struct StageFeatures {  // iterList: the post-ReLU branch features handed to the
   at::Tensor r4, b3, b2, b1;
 };
 
-}  // namespace
-
-namespace {
-
 std::string sizes_of(const at::Tensor& t) {
-  if (!t.defined()) return "an undefined tensor";
-  std::string out = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) out += (i ? ", " : "") + std::to_string(t.size(i));
-  return out + "]";
+  return t.defined() ? io::shape_to_string(t.sizes().vec()) : "an undefined tensor";
 }
 
 // Inputs are checked here, so that a wrong crop is a clear error instead of a failure deep inside a convolution.
