@@ -6,7 +6,7 @@ packages=(
   # toolchain
   g++ meson ninja-build ccache pkg-config python3
   # the tracker core
-  libtorch-dev libdnnl-dev libopencv-dev nlohmann-json3-dev
+  libtorch-dev libdnnl-dev libopencv-dev libpng-dev nlohmann-json3-dev
   # tests
   libgtest-dev
   # the GStreamer plugin
