@@ -525,4 +525,20 @@ at::Tensor OceanPlusNet::update_template(TemplateState& state, const at::Tensor&
   return grid;
 }
 
+void OceanPlusNet::set_template_update(TemplateState& state, const at::Tensor& ma_kernel,
+                                       const at::Tensor& zf_update) const {
+  at::NoGradGuard no_grad;
+  auto check = [&](const at::Tensor& t, const char* what) {
+    if (t.defined() && t.sizes() != state.zf.sizes()) {
+      throw Error(std::string("set_template_update: ") + what + " must be " + sizes_of(state.zf) + "; got " +
+                  sizes_of(t));
+    }
+  };
+  check(ma_kernel, "the moving-average kernel");
+  check(zf_update, "the updated kernel");
+  state.ma_kernel = ma_kernel.defined() ? ma_kernel.to(at::kFloat).contiguous() : state.zf;
+  state.zf_update = zf_update.defined() ? zf_update.to(at::kFloat).contiguous() : at::Tensor();
+  state.cls_kernels = impl_->cls_encode.encode_kernel(state.zf_update.defined() ? state.zf_update : state.zf);
+}
+
 }  // namespace oceanplus::nn

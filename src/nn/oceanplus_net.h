@@ -83,6 +83,10 @@ class OceanPlusNet {
   // Returns the sampling grid (1×7×7×2, float64, normalised) for tests.
   at::Tensor update_template(TemplateState& state, const at::Tensor& search_neck_xf, double pos_x, double pos_y,
                              double width, double height, double score) const;
+  // Sets the template-update state directly (moving-average kernel and the blended kernel, 1×256×7×7 each; an
+  // undefined zf_update returns to the first-frame kernel) and refreshes the cls kernels. For resuming a target from
+  // a saved state, and for step-level tests.
+  void set_template_update(TemplateState& state, const at::Tensor& ma_kernel, const at::Tensor& zf_update) const;
 
  private:
   struct Impl;

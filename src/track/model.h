@@ -1,0 +1,54 @@
+// What the tracker needs from a network: a torch-free interface, so that the tracker logic (track/tracker.cpp) does
+// not depend on how a model computes, and a second model family (a lighter backbone and head) plugs into the same
+// tracker with its own stride, sizes and score activation.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include <array>
+#include <memory>
+#include <string>
+
+namespace oceanplus::track {
+
+// Geometry of a Siamese model's outputs.
+struct ModelGeometry {
+  int exemplar_size = 127;  // template crop side
+  int stride = 8;           // score-map cell size in search-crop pixels
+  bool has_mask = true;     // the model outputs a foreground probability at the search-crop resolution
+  bool has_template_update = true;
+};
+
+// A model's per-target state (template features, look-up tables, the last search features, ...). Opaque here.
+class TargetFeatures {
+ public:
+  virtual ~TargetFeatures() = default;
+};
+
+// Outputs of one search pass, already activated.
+struct SearchResult {
+  cv::Mat score;                // S×S CV_32F foreground score in [0, 1] (sigmoid, softmax... as the model defines)
+  std::array<cv::Mat, 4> ltrb;  // S×S CV_32F each: distances left, top, right, bottom from the cell's grid point
+  cv::Mat mask_prob;            // S'×S' CV_32F foreground probability over the search crop; empty without a mask head
+};
+
+class TrackingModel {
+ public:
+  virtual ~TrackingModel() = default;
+  virtual std::string name() const = 0;
+  virtual const ModelGeometry& geometry() const = 0;
+  // Side S of the score map for a search crop of side instance_size.
+  virtual int score_size(int instance_size) const = 0;
+  // z_crop: exemplar_size² CV_8UC3 BGR; mask: exemplar_size² CV_8U 0/1 (ignored by models without a mask head).
+  virtual std::unique_ptr<TargetFeatures> make_target(const cv::Mat& z_crop, const cv::Mat& mask) = 0;
+  // Replaces the first-frame mask only (cyclic initialisation's re-initialisation).
+  virtual void reset_target_mask(TargetFeatures& target, const cv::Mat& mask) = 0;
+  // x_crop: instance_size² CV_8UC3 BGR. The model may keep search features in `target` for update_template().
+  virtual SearchResult track(TargetFeatures& target, const cv::Mat& x_crop) = 0;
+  // Template update from the features of the last track() call of this target: pos = offset of the new centre from
+  // the crop centre, size = the target size before the step, both in search-crop pixels; score = the peak's pscore.
+  virtual void update_template(TargetFeatures& target, double pos_x, double pos_y, double width, double height,
+                               double score) = 0;
+};
+
+}  // namespace oceanplus::track

@@ -1,0 +1,96 @@
+#include "track/oceanplus_model.h"
+
+#include <ATen/ATen.h>
+
+#include <cstring>
+
+#include "common/error.h"
+
+namespace oceanplus::track {
+
+at::Tensor bgr_to_tensor(const cv::Mat& bgr) {
+  if (bgr.type() != CV_8UC3) throw Error("expected an 8-bit BGR crop");
+  cv::Mat contiguous = bgr.isContinuous() ? bgr : bgr.clone();
+  return at::from_blob(contiguous.data, {contiguous.rows, contiguous.cols, 3}, at::kByte)
+      .permute({2, 0, 1})
+      .unsqueeze(0)
+      .to(at::kFloat)
+      .contiguous();
+}
+
+at::Tensor mask_to_tensor(const cv::Mat& mask) {
+  if (mask.type() != CV_8UC1) throw Error("expected an 8-bit single-channel mask");
+  cv::Mat contiguous = mask.isContinuous() ? mask : mask.clone();
+  return at::from_blob(contiguous.data, {1, contiguous.rows, contiguous.cols}, at::kByte).to(at::kFloat);
+}
+
+cv::Mat tensor_to_mat(const at::Tensor& map) {
+  at::Tensor t = map.to(at::kFloat).contiguous();
+  if (t.dim() != 2) throw Error("tensor_to_mat: expected a 2-D tensor");
+  cv::Mat out(static_cast<int>(t.size(0)), static_cast<int>(t.size(1)), CV_32F);
+  std::memcpy(out.data, t.data_ptr<float>(), sizeof(float) * t.numel());
+  return out;
+}
+
+OceanPlusModel::OceanPlusModel(std::shared_ptr<nn::OceanPlusNet> net) : net_(std::move(net)) {
+  if (!net_) throw Error("OceanPlusModel: no network");
+  geometry_.exemplar_size = 127;
+  geometry_.stride = 8;
+  geometry_.has_mask = true;
+  geometry_.has_template_update = true;
+}
+
+std::shared_ptr<OceanPlusModel> OceanPlusModel::load(const std::string& path, const nn::LoadOptions& options) {
+  return std::make_shared<OceanPlusModel>(nn::OceanPlusNet::load_file(path, options));
+}
+
+std::shared_ptr<OceanPlusModel> OceanPlusModel::synthetic(nn::MaskDecoder decoder, uint64_t seed) {
+  return std::make_shared<OceanPlusModel>(nn::OceanPlusNet::load(nn::OceanPlusNet::synthetic_weights(decoder, seed)));
+}
+
+std::string OceanPlusModel::name() const {
+  return std::string("OceanPlus-") + nn::mask_decoder_name(net_->decoder());
+}
+
+int OceanPlusModel::score_size(int instance_size) const {
+  // Backbone stride 8 with conv1's lost border: feature side (S'-1)/8 (31 at 255); the 7×7 kernel leaves side-6.
+  const int feature = (instance_size - 1) / 8;
+  return feature - 6;
+}
+
+OceanPlusTarget& OceanPlusModel::target_of(TargetFeatures& target) {
+  auto* t = dynamic_cast<OceanPlusTarget*>(&target);
+  if (!t) throw Error("target state does not belong to an OceanPlus model");
+  return *t;
+}
+
+std::unique_ptr<TargetFeatures> OceanPlusModel::make_target(const cv::Mat& z_crop, const cv::Mat& mask) {
+  auto target = std::make_unique<OceanPlusTarget>();
+  target->state = net_->make_template(bgr_to_tensor(z_crop), mask_to_tensor(mask));
+  return target;
+}
+
+void OceanPlusModel::reset_target_mask(TargetFeatures& target, const cv::Mat& mask) {
+  net_->set_template_mask(target_of(target).state, mask_to_tensor(mask));
+}
+
+SearchResult OceanPlusModel::track(TargetFeatures& target, const cv::Mat& x_crop) {
+  OceanPlusTarget& t = target_of(target);
+  at::NoGradGuard no_grad;
+  t.last_output = net_->track(t.state, bgr_to_tensor(x_crop));
+  t.last_neck_xf = t.last_output.neck_xf;
+  SearchResult r;
+  r.score = tensor_to_mat(at::sigmoid(t.last_output.cls_logits)[0][0]);
+  for (int i = 0; i < 4; ++i) r.ltrb[i] = tensor_to_mat(t.last_output.bbox_ltrb[0][i]);
+  r.mask_prob = tensor_to_mat(at::softmax(t.last_output.mask_logits, 1)[0][1]);
+  return r;
+}
+
+void OceanPlusModel::update_template(TargetFeatures& target, double pos_x, double pos_y, double width, double height,
+                                     double score) {
+  OceanPlusTarget& t = target_of(target);
+  if (!t.last_neck_xf.defined()) throw Error("template update before any search pass");
+  net_->update_template(t.state, t.last_neck_xf, pos_x, pos_y, width, height, score);
+}
+
+}  // namespace oceanplus::track

@@ -1,0 +1,52 @@
+// The OceanPlus network (nn/oceanplus_net.h) behind the tracker's model interface (track/model.h): converts OpenCV
+// crops to tensors, applies the score sigmoid and the mask softmax, and keeps each target's last search features
+// for the template update.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "nn/oceanplus_net.h"
+#include "track/model.h"
+
+namespace oceanplus::track {
+
+// One target's network state.
+class OceanPlusTarget : public TargetFeatures {
+ public:
+  nn::TemplateState state;
+  at::Tensor last_neck_xf;  // the search neck feature of the last track() call
+  nn::SearchOutput last_output;
+};
+
+class OceanPlusModel : public TrackingModel {
+ public:
+  explicit OceanPlusModel(std::shared_ptr<nn::OceanPlusNet> net);
+  // Loads a weights file (official .pth or a plain-dict .pt); errors name the file and the key.
+  static std::shared_ptr<OceanPlusModel> load(const std::string& path, const nn::LoadOptions& options = {});
+  // Random weights (demos and benchmarks without a model file).
+  static std::shared_ptr<OceanPlusModel> synthetic(nn::MaskDecoder decoder, uint64_t seed = 1);
+
+  std::string name() const override;
+  const ModelGeometry& geometry() const override { return geometry_; }
+  int score_size(int instance_size) const override;
+  std::unique_ptr<TargetFeatures> make_target(const cv::Mat& z_crop, const cv::Mat& mask) override;
+  void reset_target_mask(TargetFeatures& target, const cv::Mat& mask) override;
+  SearchResult track(TargetFeatures& target, const cv::Mat& x_crop) override;
+  void update_template(TargetFeatures& target, double pos_x, double pos_y, double width, double height,
+                       double score) override;
+
+  const nn::OceanPlusNet& net() const { return *net_; }
+  static OceanPlusTarget& target_of(TargetFeatures& target);
+
+ private:
+  std::shared_ptr<nn::OceanPlusNet> net_;
+  ModelGeometry geometry_;
+};
+
+// Converts between OpenCV images and the network's tensors (shared with tests and tools).
+at::Tensor bgr_to_tensor(const cv::Mat& bgr_u8);        // H×W×3 uint8 -> 1×3×H×W float
+at::Tensor mask_to_tensor(const cv::Mat& mask_u8);      // H×W 0/1 uint8 -> 1×H×W float
+cv::Mat tensor_to_mat(const at::Tensor& map2d);         // H×W float tensor -> CV_32F (copy)
+
+}  // namespace oceanplus::track

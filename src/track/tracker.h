@@ -1,0 +1,155 @@
+// The OceanPlus tracking procedure (spec §3), model-agnostic: one Tracker follows one target; MultiTracker runs one
+// Tracker per target on a shared model and merges their masks into one label map (DAVIS-2017 style).
+//
+//   auto model = OceanPlusModel::load("OceanPlusMMS.pth");            // track/oceanplus_model.h
+//   Tracker tracker(model, preset("davis2016"));
+//   tracker.init_with_mask(frame0, mask0);                           // or init_with_box(frame0, {x, y, w, h})
+//   for (frame : rest) { TargetResult r = tracker.track(frame); ... r.mask, r.box, r.polygon, r.score }
+//
+// Frames are BGR 8-bit (CV_8UC3); grey frames (CV_8UC1) are converted, as the reference does. Not thread-safe: a
+// Tracker and its model serve one thread at a time.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "track/model.h"
+#include "track/params.h"
+#include "track/postprocess.h"
+#include "track/subwindow.h"
+
+namespace oceanplus::track {
+
+enum class TargetStatus {
+  Tracking,   // a confident peak
+  Uncertain,  // the peak score is below params.uncertain_score: the target may be occluded or lost
+};
+const char* status_name(TargetStatus status);
+
+// What the tracker reports for one target on one frame.
+struct TargetResult {
+  int id = 1;
+  cv::Point2d centre;                   // target centre (pixels)
+  cv::Size2d size;                      // target size from the box head (pixels)
+  cv::Rect2d box;                       // the axis-aligned box: centre ± size/2
+  std::array<cv::Point2f, 4> polygon{}; // rotated box of the mask's largest component (cv::boxPoints order)
+  bool has_polygon = false;
+  double score = 0;                     // the model's score at the chosen peak (the reference's confidence)
+  TargetStatus status = TargetStatus::Tracking;
+  cv::Mat prob;                         // frame-size CV_32F foreground probability (empty if the model has no mask)
+  cv::Mat mask;                         // frame-size CV_8U 0/1
+  bool mask_is_box = false;             // the mask was (nearly) empty and was replaced by the filled box
+};
+
+// Everything one step computed, for parity tests and debugging.
+struct StepTrace {
+  double s_z = 0, scale_z = 0, s_x = 0, s_x_rounded = 0;
+  int instance_size = 0;
+  CropInfo crop;
+  cv::Mat x_crop;
+  SearchResult search;
+  PeakChoice peak;
+  cv::Point2d diff;            // centre shift, frame pixels
+  cv::Size2d pred_size;        // the peak's box size, frame pixels
+  cv::Size2d res_size;         // first smoothing
+  cv::Point2d pos_unclamped;
+  cv::Size2d size_unclamped;
+  bool update_triggered = false;
+  cv::Point2d update_pos;      // template update arguments (search-crop pixels)
+  cv::Size2d update_size;
+  double update_score = 0;
+  int64_t paste_size = 0;
+};
+
+// Initialisation details, for tests and for the caller's warnings.
+struct InitReport {
+  cv::Point2d centre;
+  cv::Size2d size;
+  double s_z = 0;  // rounded template window side
+  int instance_size = 0;
+  cv::Scalar pad_colour;
+  CropInfo z_crop_info;
+  cv::Mat z_crop;
+  cv::Mat z_mask;  // 127×127 0/1 template mask (the last one, after cyclic re-initialisation)
+  std::vector<std::string> warnings;  // the region was clipped to the frame, the mask had another size, ...
+  std::vector<StepTrace> cyclic_steps;
+  std::vector<cv::Mat> cyclic_masks;  // the 127×127 template masks each cyclic iteration produced
+};
+
+class Tracker {
+ public:
+  Tracker(std::shared_ptr<TrackingModel> model, TrackerParams params, int id = 1);
+
+  // From a first-frame mask (any non-zero pixel is the target). A mask of another size than the frame is cropped or
+  // zero-padded at the bottom/right (as the VOT wrapper does) with a warning. An empty mask is an error.
+  InitReport init_with_mask(const cv::Mat& frame, const cv::Mat& mask);
+  // From a box alone, through cyclic initialisation (spec §3.10). The box is clipped to the frame with a warning; a
+  // box of zero size, or entirely outside the frame, is an error.
+  InitReport init_with_box(const cv::Mat& frame, const cv::Rect2d& box);
+  // The same, with the mask-free first-frame template mask given explicitly (no cyclic iterations): a box-filled
+  // pseudo mask is used as is. For models without a mask head, or when speed matters more than the first masks.
+  InitReport init_with_box_no_cycles(const cv::Mat& frame, const cv::Rect2d& box);
+
+  TargetResult track(const cv::Mat& frame, StepTrace* trace = nullptr);
+
+  bool initialised() const { return features_ != nullptr; }
+  int id() const { return id_; }
+  const TrackerParams& params() const { return params_; }
+  const std::shared_ptr<TrackingModel>& model() const { return model_; }
+  // The target state between steps (tests start a step from a golden state with set_state).
+  cv::Point2d centre() const { return pos_; }
+  cv::Size2d size() const { return size_; }
+  int instance_size() const { return instance_size_; }
+  // instance_size > 0 also changes the search size (normally fixed at initialisation).
+  void set_state(const cv::Point2d& centre, const cv::Size2d& size, int instance_size = 0);
+  TargetFeatures& features();
+  // The last result (the initial mask and box right after init).
+  const TargetResult& last() const { return last_; }
+
+ private:
+  InitReport init_common(const cv::Mat& frame, const cv::Point2d& centre, const cv::Size2d& size,
+                         const cv::Mat& mask01);
+  TargetResult make_result(const cv::Mat& prob, const cv::Size& frame_size, double score);
+
+  std::shared_ptr<TrackingModel> model_;
+  TrackerParams params_;
+  int id_;
+  std::unique_ptr<TargetFeatures> features_;
+  cv::Point2d pos_;
+  cv::Size2d size_;
+  int instance_size_ = 0;
+  int score_size_ = 0;
+  cv::Mat window_;
+  cv::Scalar pad_colour_;
+  bool cyclic_mode_ = false;  // the polygon uses a threshold relative to the maximum
+  TargetResult last_;
+};
+
+// Several targets on one model. Targets may be added at any frame (the others keep tracking).
+class MultiTracker {
+ public:
+  MultiTracker(std::shared_ptr<TrackingModel> model, TrackerParams params);
+  // Returns the init report; ids must be unique and in 1..255 (they are the label map's values).
+  InitReport add_target_mask(int id, const cv::Mat& frame, const cv::Mat& mask);
+  InitReport add_target_box(int id, const cv::Mat& frame, const cv::Rect2d& box, bool cyclic = true);
+  bool remove_target(int id);
+  size_t size() const { return trackers_.size(); }
+  std::vector<int> ids() const;
+  // One step for every target, in id order.
+  std::vector<TargetResult> track(const cv::Mat& frame);
+  // The merged label map of a set of results (argmax over probabilities above seg_thr; masks for models without
+  // probabilities, later targets winning ties).
+  cv::Mat label_map(const std::vector<TargetResult>& results, const cv::Size& frame_size) const;
+
+ private:
+  Tracker& add(int id);
+  std::shared_ptr<TrackingModel> model_;
+  TrackerParams params_;
+  std::vector<std::unique_ptr<Tracker>> trackers_;
+};
+
+}  // namespace oceanplus::track
