@@ -1,5 +1,7 @@
 #include "eval/davis_eval.h"
 
+#include <cstdlib>
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -287,6 +289,7 @@ std::string usage_text(const std::string& program) {
   s << "Usage:\n"
     << "  " << program << " --dataset DIR --results DIR [options]      score existing results\n"
     << "  " << program << " --dataset DIR --model FILE [options]       track, then score (tracking mode)\n"
+    << "  " << program << " --vot DIR --model FILE [options]           VOT2020 multistart A/R/EAO of the tracker\n"
     << "\n"
     << "DAVIS semi-supervised evaluation (J region similarity, F boundary measure), identical to the official\n"
     << "davis2017-evaluation: frames 1..N-2 of each sequence are scored, statistics per object, global numbers as\n"
@@ -307,10 +310,19 @@ std::string usage_text(const std::string& program) {
     << "                       (DIR is created).\n"
     << "  --chart FILE.png     bar chart of J-Mean and F-Mean per sequence (PNG).\n"
     << "  --quiet              no per-sequence progress on stderr.\n"
-    << "  --model FILE         tracking mode: the OceanPlus weights; runs the tracker on every sequence from its\n"
-    << "                       first annotation, then scores (not available in every build).\n"
-    << "  --init mask|box      tracking mode: initialise from the first-frame mask (default) or its bounding box.\n"
-    << "  --preset NAME        tracking mode: tracker parameter preset.\n"
+    << "  --model FILE         tracking mode: the OceanPlus weights (.pth or .pt); runs the tracker on every\n"
+    << "                       sequence from its first annotation (one tracker per object, merged by argmax over\n"
+    << "                       the probabilities above seg_thr), then scores and prints the speed. random-mss /\n"
+    << "                       random-mms: random weights (timing only; the scores mean nothing).\n"
+    << "  --init mask|box      tracking mode: initialise from the first-frame mask (default) or from its bounding\n"
+    << "                       box through cyclic initialisation.\n"
+    << "  --preset NAME|FILE   tracking mode: tracker parameters, a preset (davis2016, davis2017, vot2020) or a JSON\n"
+    << "                       file. Default: davis2016 for single-object sequences, davis2017 otherwise; vot2020\n"
+    << "                       with --vot.\n"
+    << "  --threads N          tracking mode: CPU threads for the network (default: LibTorch's choice).\n"
+    << "  --vot DIR            VOT2020 short-term (multistart) evaluation instead of DAVIS: DIR/list.txt names the\n"
+    << "                       sequences, each DIR/<seq>/ holds color/%08d.jpg, groundtruth.txt and anchor.value.\n"
+    << "                       Needs --model; prints A, R and EAO per sequence and pooled, ending with 'EAO: <v>'.\n"
     << "  -h, --help           this help.\n"
     << "\n"
     << "Exit codes: 0 success, 1 runtime error (unreadable data, missing result file, ...), 2 bad command line.\n";
@@ -319,6 +331,7 @@ std::string usage_text(const std::string& program) {
 
 Options parse_options(int argc, const char* const* argv) {
   Options o;
+  std::string threads_text;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
@@ -349,6 +362,8 @@ Options parse_options(int argc, const char* const* argv) {
     else if (arg == "--model") target = &o.model;
     else if (arg == "--init") target = &o.init;
     else if (arg == "--preset") target = &o.preset;
+    else if (arg == "--vot") target = &o.vot;
+    else if (arg == "--threads") target = &threads_text;
     if (target == nullptr) {
       if (arg.rfind("-", 0) == 0) throw UsageError("unknown option '" + arg + "'");
       throw UsageError("unexpected argument '" + arg + "'");
@@ -361,6 +376,17 @@ Options parse_options(int argc, const char* const* argv) {
     *target = value;
   }
   if (o.help) return o;
+  if (!threads_text.empty()) {
+    char* end = nullptr;
+    const long n = std::strtol(threads_text.c_str(), &end, 10);
+    if (*end != '\0' || n < 1 || n > 1024) throw UsageError("--threads needs a whole number from 1 to 1024, not '" + threads_text + "'");
+    o.threads = static_cast<int>(n);
+  }
+  if (!o.vot.empty()) {
+    if (o.model.empty()) throw UsageError("--vot DIR needs --model FILE (the tracker to evaluate)");
+    if (!o.dataset.empty()) throw UsageError("--vot and --dataset cannot be combined");
+    return o;
+  }
   if (o.dataset.empty()) throw UsageError("--dataset DIR is required");
   if (o.model.empty() && o.results.empty()) throw UsageError("--results DIR is required (or --model FILE for tracking mode)");
   if (o.init != "mask" && o.init != "box") throw UsageError("--init must be 'mask' or 'box', not '" + o.init + "'");

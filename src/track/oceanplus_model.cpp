@@ -48,6 +48,13 @@ std::shared_ptr<OceanPlusModel> OceanPlusModel::synthetic(nn::MaskDecoder decode
   return std::make_shared<OceanPlusModel>(nn::OceanPlusNet::load(nn::OceanPlusNet::synthetic_weights(decoder, seed)));
 }
 
+std::shared_ptr<OceanPlusModel> OceanPlusModel::from_spec(const std::string& spec, bool* random) {
+  const bool is_random = spec == "random-mss" || spec == "random-mms";
+  if (random) *random = is_random;
+  if (is_random) return synthetic(spec == "random-mms" ? nn::MaskDecoder::MMS : nn::MaskDecoder::MSS);
+  return load(spec);
+}
+
 std::string OceanPlusModel::name() const {
   return std::string("OceanPlus-") + nn::mask_decoder_name(net_->decoder());
 }

@@ -3,6 +3,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <sstream>
 
@@ -10,6 +11,10 @@
 
 namespace oceanplus::track {
 namespace {
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
 
 cv::Mat as_bgr(const cv::Mat& frame) {
   if (frame.empty()) throw Error("empty frame");
@@ -245,8 +250,13 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   t.s_x = t.s_z + 2 * (d_search / t.scale_z);
   t.s_x_rounded = params_.search_rounding == SideRounding::HalfAwayFromZero ? round_half_away(t.s_x)
                                                                            : round_half_even(t.s_x);
+  auto clock = std::chrono::steady_clock::now();
   t.x_crop = crop_subwindow(frame, pos_.x, pos_.y, instance_size_, t.s_x_rounded, pad_colour_, &t.crop);
+  t.crop_ms = ms_since(clock);
+  clock = std::chrono::steady_clock::now();
   t.search = model_->track(*features_, t.x_crop);
+  t.network_ms = ms_since(clock);
+  clock = std::chrono::steady_clock::now();
   if (t.search.score.rows != score_size_) {
     throw Error("model " + model_->name() + " returned a " + std::to_string(t.search.score.rows) +
                 "-cell score map, expected " + std::to_string(score_size_));
@@ -292,12 +302,15 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   size_ = cv::Size2d(std::max(params_.min_target_size, std::min(fw, t.size_unclamped.width)),
                      std::max(params_.min_target_size, std::min(fh, t.size_unclamped.height)));
 
+  t.peak_ms = ms_since(clock);  // includes the template update
+  clock = std::chrono::steady_clock::now();
   cv::Mat prob;
   if (!t.search.mask_prob.empty()) {
     t.paste_size = t.crop.crop_cords[1] - t.crop.crop_cords[0] + 1;
     prob = paste_back(t.search.mask_prob, t.crop, frame.rows, frame.cols);
   }
   last_ = make_result(prob, frame.size(), t.peak.score_at_max);
+  t.mask_ms = ms_since(clock);
   return last_;
 }
 

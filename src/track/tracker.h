@@ -63,6 +63,8 @@ struct StepTrace {
   cv::Size2d update_size;
   double update_score = 0;
   int64_t paste_size = 0;
+  // Wall time of the step's parts, milliseconds.
+  double crop_ms = 0, network_ms = 0, peak_ms = 0, mask_ms = 0;
 };
 
 // Initialisation details, for tests and for the caller's warnings.

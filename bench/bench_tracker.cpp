@@ -1,0 +1,100 @@
+// Times the whole tracker step on real frames, part by part: crop, network, peak choice (+ template update), mask
+// paste-back and polygon. Median over the frames after the first (which packs the weights for the search size).
+//
+//   oceanplus-bench-tracker [--model FILE|random-mss|random-mms] [--frames DIR] [--box x,y,w,h] [--count N]
+//                           [--threads N] [--preset NAME]
+//
+// Default: random MSS weights on OpenCV's vtest frames shipped in examples/data (frame 0 and 4 alternating).
+#include <ATen/Parallel.h>
+#include <opencv2/imgcodecs.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <opencv2/core/utility.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "track/oceanplus_model.h"
+#include "track/tracker.h"
+
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace oceanplus;
+  std::string model_spec = "random-mss", frames_dir, preset = "vot2020";
+  cv::Rect2d box(638, 238, 48, 84);
+  int count = 20, threads = 2;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--model") model_spec = value();
+    else if (a == "--frames") frames_dir = value();
+    else if (a == "--preset") preset = value();
+    else if (a == "--count") count = std::stoi(value());
+    else if (a == "--threads") threads = std::stoi(value());
+    else if (a == "--box") {
+      double x, y, w, h;
+      if (std::sscanf(value().c_str(), "%lf,%lf,%lf,%lf", &x, &y, &w, &h) != 4) return 2;
+      box = cv::Rect2d(x, y, w, h);
+    } else {
+      std::puts("oceanplus-bench-tracker [--model FILE|random-mss|random-mms] [--frames DIR] [--box x,y,w,h]\n"
+                "                        [--count N] [--threads N] [--preset NAME]");
+      return a == "--help" ? 0 : 2;
+    }
+  }
+  try {
+    at::set_num_threads(threads);
+    if (std::getenv("CVT")) cv::setNumThreads(std::atoi(std::getenv("CVT")));
+    std::vector<std::string> files;
+    if (frames_dir.empty()) {
+      files = {"examples/data/vtest_000.jpg", "examples/data/vtest_004.jpg"};
+    } else {
+      for (const auto& e : std::filesystem::directory_iterator(frames_dir)) files.push_back(e.path().string());
+      std::sort(files.begin(), files.end());
+    }
+    std::vector<cv::Mat> frames;
+    for (const auto& f : files) {
+      frames.push_back(cv::imread(f, cv::IMREAD_COLOR));
+      if (frames.back().empty()) throw Error(f + ": unreadable image");
+    }
+    auto model = track::OceanPlusModel::from_spec(model_spec);
+    track::Tracker tracker(model, track::load_params(preset));
+    tracker.init_with_box_no_cycles(frames[0], box);
+    std::vector<double> crop, net, peak, mask, total;
+    for (int i = 0; i <= count; ++i) {
+      track::StepTrace t;
+      tracker.track(frames[(i + 1) % frames.size()], &t);
+      if (i == 0) continue;  // packs the weights for this search size
+      crop.push_back(t.crop_ms);
+      net.push_back(t.network_ms);
+      peak.push_back(t.peak_ms);
+      mask.push_back(t.mask_ms);
+      total.push_back(t.crop_ms + t.network_ms + t.peak_ms + t.mask_ms);
+    }
+    std::printf("model %s, %d threads, %dx%d frames, search %d, %d steps (median ms)\n", model->name().c_str(),
+                threads, frames[0].cols, frames[0].rows, tracker.instance_size(), count);
+    std::printf("crop %.2f  network %.2f  peak+update %.2f  mask %.2f  total %.2f  (%.1f fps)\n", median(crop),
+                median(net), median(peak), median(mask), median(total), 1000.0 / median(total));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "oceanplus-bench-tracker: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
