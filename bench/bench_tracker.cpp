@@ -4,13 +4,11 @@
 //   oceanplus-bench-tracker [--model FILE|random-mss|random-mms] [--frames DIR] [--box x,y,w,h] [--count N]
 //                           [--threads N] [--preset NAME]
 //
-// Default: random MSS weights on OpenCV's vtest frames shipped in examples/data (frame 0 and 4 alternating).
+// Default: random MSS weights on the 20 frames of OpenCV's vtest clip shipped in examples/data/vtest (cycled).
 #include <ATen/Parallel.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
-#include <cstdlib>
-#include <opencv2/core/utility.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -61,14 +59,10 @@ int main(int argc, char** argv) {
   }
   try {
     at::set_num_threads(threads);
-    if (std::getenv("CVT")) cv::setNumThreads(std::atoi(std::getenv("CVT")));
     std::vector<std::string> files;
-    if (frames_dir.empty()) {
-      files = {"examples/data/vtest_000.jpg", "examples/data/vtest_004.jpg"};
-    } else {
-      for (const auto& e : std::filesystem::directory_iterator(frames_dir)) files.push_back(e.path().string());
-      std::sort(files.begin(), files.end());
-    }
+    if (frames_dir.empty()) frames_dir = "examples/data/vtest";
+    for (const auto& e : std::filesystem::directory_iterator(frames_dir)) files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
     std::vector<cv::Mat> frames;
     for (const auto& f : files) {
       frames.push_back(cv::imread(f, cv::IMREAD_COLOR));

@@ -28,8 +28,8 @@ constexpr int kInstanceSize = 255;
 constexpr int kStride = 8;
 
 struct Options {
-  std::string template_image = "examples/data/vtest_000.jpg";
-  std::string search_image = "examples/data/vtest_004.jpg";
+  std::string template_image = "examples/data/vtest/00000.jpg";
+  std::string search_image = "examples/data/vtest/00004.jpg";
   cv::Rect2d box{638, 238, 48, 84};
   std::string model;
   MaskDecoder decoder = MaskDecoder::MSS;
@@ -45,8 +45,8 @@ struct Options {
 void print_help() {
   std::puts(
       "oceanplus-forward: run the OceanPlus network once on a template frame and a search frame.\n"
-      "  --template-image F   first frame (default examples/data/vtest_000.jpg)\n"
-      "  --search-image F     later frame (default examples/data/vtest_004.jpg)\n"
+      "  --template-image F   first frame (default examples/data/vtest/00000.jpg)\n"
+      "  --search-image F     later frame (default examples/data/vtest/00004.jpg)\n"
       "  --box x,y,w,h        target in the first frame, pixels (default 638,238,48,84)\n"
       "  --model FILE         weights (.pt plain dict or official .pth); default: random weights\n"
       "  --decoder mss|mms    decoder of the random weights (a model file decides its own)\n"
