@@ -23,7 +23,9 @@ int64_t round_half_even(double x) {
 
 cv::Mat crop_subwindow(const cv::Mat& frame, double cx, double cy, int model_size, double original_size,
                        const cv::Scalar& pad_value, CropInfo* info) {
-  if (frame.empty() || frame.depth() != CV_8U) throw std::invalid_argument("crop_subwindow: need a non-empty 8-bit frame");
+  if (frame.empty() || (frame.depth() != CV_8U && frame.depth() != CV_32F && frame.depth() != CV_64F)) {
+    throw std::invalid_argument("crop_subwindow: need a non-empty 8-bit or floating-point image");
+  }
   if (!(original_size >= 1) || model_size < 1) throw std::invalid_argument("crop_subwindow: empty crop");
   // A window this large means a runaway target size upstream; refuse it rather than allocate gigabytes.
   if (original_size > 65536) throw std::invalid_argument("crop_subwindow: window side over 65536 pixels");
@@ -56,6 +58,25 @@ cv::Mat crop_subwindow(const cv::Mat& frame, double cx, double cy, int model_siz
   cv::Mat out;
   cv::resize(window, out, cv::Size(model_size, model_size), 0, 0, cv::INTER_LINEAR);
   return out;
+}
+
+cv::Mat crop_mask_subwindow(const cv::Mat& mask, double cx, double cy, int model_size, double original_size,
+                            CropInfo* info) {
+  if (mask.empty() || mask.channels() != 1) throw std::invalid_argument("crop_mask_subwindow: need a 1-channel mask");
+  CropInfo local;
+  CropInfo& where = info ? *info : local;
+  cv::Mat crop = crop_subwindow(mask, cx, cy, model_size, original_size, cv::Scalar::all(0), &where);
+  const bool padded = where.padded_hw[0] != where.pad_info[2] || where.padded_hw[1] != where.pad_info[3];
+  if (!padded || mask.depth() == CV_8U) return crop;
+  // The reference pads into a uint8 array, which truncates a float mask (0.75 -> 0) before the resize.
+  cv::Mat as_double, truncated(mask.size(), CV_8U);
+  mask.convertTo(as_double, CV_64F);
+  for (int r = 0; r < mask.rows; ++r) {
+    const double* in = as_double.ptr<double>(r);
+    uint8_t* out = truncated.ptr<uint8_t>(r);
+    for (int c = 0; c < mask.cols; ++c) out[c] = static_cast<uint8_t>(static_cast<int64_t>(in[c]));
+  }
+  return crop_subwindow(truncated, cx, cy, model_size, original_size, cv::Scalar::all(0), nullptr);
 }
 
 cv::Scalar mean_colour(const cv::Mat& frame) { return cv::mean(frame); }

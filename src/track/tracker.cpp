@@ -157,8 +157,7 @@ InitReport Tracker::init_with_box(const cv::Mat& frame_in, const cv::Rect2d& box
     cv::Mat fake;
     cv::compare(r.prob, params_.cyclic_fake_ratio * max_prob, fake, cv::CMP_GT);
     fake = fake / 255;
-    cv::Mat z_mask = crop_subwindow(fake, init_pos.x, init_pos.y, model_->geometry().exemplar_size, report.s_z,
-                                    cv::Scalar::all(0));
+    cv::Mat z_mask = crop_mask_subwindow(fake, init_pos.x, init_pos.y, model_->geometry().exemplar_size, report.s_z);
     z_mask = z_mask > 0;  // "> 0.5" on a 0/1 uint8 crop
     z_mask = z_mask / 255;
     model_->reset_target_mask(*features_, z_mask);
@@ -199,7 +198,7 @@ InitReport Tracker::init_common(const cv::Mat& frame, const cv::Point2d& centre,
   report.instance_size = instance_size_;
   report.pad_colour = pad_colour_;
   report.z_crop = crop_subwindow(frame, centre.x, centre.y, geo.exemplar_size, s_z, pad_colour_, &report.z_crop_info);
-  cv::Mat z_mask = crop_subwindow(mask01, centre.x, centre.y, geo.exemplar_size, s_z, cv::Scalar::all(0));
+  cv::Mat z_mask = crop_mask_subwindow(mask01, centre.x, centre.y, geo.exemplar_size, s_z);
   z_mask = z_mask > 0;
   report.z_mask = z_mask / 255;
   features_ = model_->make_target(report.z_crop, report.z_mask);
