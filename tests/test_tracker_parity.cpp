@@ -437,7 +437,9 @@ TEST(TrackerSteps, OwnNetworkMatchesEveryStepFromTheGoldenState) {
         EXPECT_EQ(t.peak.col, num(g, s + ".post.c_max"));
       }
       const bool updated = flag(g, s + ".post.update_triggered");
-      if (std::abs(num(g, s + ".post.update_threshold_margin")) > 1e-5) EXPECT_EQ(t.update_triggered, updated);
+      if (std::abs(num(g, s + ".post.update_threshold_margin")) > 1e-5) {
+        EXPECT_EQ(t.update_triggered, updated);
+      }
       const auto after_pos = vec(g, s + ".after.target_pos"), after_sz = vec(g, s + ".after.target_sz");
       EXPECT_NEAR(tracker.centre().x, after_pos[0], 1e-3);
       EXPECT_NEAR(tracker.centre().y, after_pos[1], 1e-3);
