@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/openmp_env.h"
 #include "nn/oceanplus_net.h"
 
 namespace {
@@ -147,6 +148,7 @@ std::vector<Row> time_interleaved(const std::vector<std::shared_ptr<OceanPlusNet
 }  // namespace
 
 int main(int argc, char** argv) {
+  oceanplus::prefer_passive_openmp_wait(argv);
   const Options o = parse(argc, argv);
   at::set_num_threads(o.threads);
   at::NoGradGuard no_grad;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/openmp_env.h"
 #include "track/oceanplus_model.h"
 #include "track/tracker.h"
 
@@ -29,6 +30,7 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  oceanplus::prefer_passive_openmp_wait(argv);
   using namespace oceanplus;
   std::string model_spec = "random-mss", frames_dir, preset = "vot2020";
   cv::Rect2d box(638, 238, 48, 84);

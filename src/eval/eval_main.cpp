@@ -3,9 +3,11 @@
 #include <exception>
 #include <iostream>
 
+#include "common/openmp_env.h"
 #include "eval/davis_eval.h"
 
 int main(int argc, char** argv) {
+  oceanplus::prefer_passive_openmp_wait(argv);
   using namespace oceanplus::eval;
   Options options;
   try {

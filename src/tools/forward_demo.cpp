@@ -15,6 +15,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/openmp_env.h"
 #include "nn/oceanplus_net.h"
 #include "track/subwindow.h"
 
@@ -105,6 +106,7 @@ double ms_since(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  oceanplus::prefer_passive_openmp_wait(argv);
   const Options o = parse(argc, argv);
   at::set_num_threads(o.threads);
   const cv::Mat first = read_image(o.template_image);

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/openmp_env.h"
 #include "eval/label_png.h"
 #include "track/oceanplus_model.h"
 #include "track/params.h"
@@ -726,6 +727,7 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  oceanplus::prefer_passive_openmp_wait(argv);
   const Options options = parse(argc, argv);
   // OpenCV's own log lines (GStreamer probing, decoder warnings) would drown the messages below; OPENCV_LOG_LEVEL
   // still turns them on.
