@@ -84,6 +84,10 @@ void OceanPlusModel::reset_target_mask(TargetFeatures& target, const cv::Mat& ma
 SearchResult OceanPlusModel::track(TargetFeatures& target, const cv::Mat& x_crop) {
   OceanPlusTarget& t = target_of(target);
   at::NoGradGuard no_grad;
+  // Release the previous pass's tensors first, so that the allocator reuses their memory instead of mapping fresh
+  // pages for this pass.
+  t.last_output = nn::SearchOutput();
+  t.last_neck_xf = at::Tensor();
   t.last_output = net_->track(t.state, bgr_to_tensor(x_crop));
   t.last_neck_xf = t.last_output.neck_xf;
   SearchResult r;
