@@ -7,26 +7,17 @@
 #include <fstream>
 #include <string>
 
+#include "support/tool_run.h"
+
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
+using Result = oceanplus::testing::ToolRun;
 
 Result run(const std::string& arguments) {
   const char* binary = std::getenv("OCEANPLUS_FORWARD_BIN");
   const char* source = std::getenv("OCEANPLUS_SOURCE_DIR");
-  Result r;
-  if (!binary || !source) return r;
-  const std::string command = std::string("cd '") + source + "' && '" + binary + "' " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buffer{};
-  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) r.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  if (!binary || !source) return Result{};
+  return oceanplus::testing::run_tool(binary, arguments, source);
 }
 
 #define REQUIRE_BINARY()                                                        \

@@ -23,6 +23,7 @@
 
 #include "eval/label_png.h"
 #include "support/gen_v1.h"
+#include "support/tool_run.h"
 #include "support/golden.h"
 
 namespace {
@@ -30,12 +31,9 @@ namespace {
 namespace fs = std::filesystem;
 using oceanplus::eval::PngColor;
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
+using Result = oceanplus::testing::ToolRun;
 
-std::string q(const std::string& s) { return "'" + s + "'"; }
+std::string q(const std::string& s) { return oceanplus::testing::shell_quote(s); }
 
 std::string slurp_file(const std::string& path) {
   std::ifstream in(path);
@@ -46,16 +44,7 @@ std::string slurp_file(const std::string& path) {
 
 Result run(const std::string& arguments) {
   const char* binary = std::getenv("OCEANPLUS_TRACK_BIN");
-  Result r;
-  if (!binary) return r;
-  const std::string command = std::string("'") + binary + "' " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buffer{};
-  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) r.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return binary ? oceanplus::testing::run_tool(binary, arguments) : Result{};
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
