@@ -6,6 +6,8 @@
 #include <cctype>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 #include "common/error.h"
 #include "presets_embedded.h"
@@ -33,22 +35,50 @@ std::string names_list() {
   return out;
 }
 
-template <typename T>
-void read_number(const json& doc, const char* key, T& into, const std::string& origin) {
-  auto it = doc.find(key);
-  if (it == doc.end()) return;
-  if (!it->is_number()) throw Error(origin + ": key '" + key + "' must be a number");
-  if constexpr (std::is_integral_v<T>) {
-    if (!it->is_number_integer()) throw Error(origin + ": key '" + key + "' must be an integer");
-  }
-  into = it->get<T>();
-}
+// Every plain key of the JSON format and the member it sets: the one list the parser, the unknown-key check and
+// params_to_json all read. ("search_rounding" is an enum and handled on its own.)
+using Member = std::variant<double TrackerParams::*, int TrackerParams::*, bool TrackerParams::*>;
+struct Field {
+  const char* key;
+  Member member;
+};
+const Field kFields[] = {
+    {"penalty_k", &TrackerParams::penalty_k},
+    {"window_influence", &TrackerParams::window_influence},
+    {"lr", &TrackerParams::lr},
+    {"smooth_size_twice", &TrackerParams::smooth_size_twice},
+    {"small_instance_size", &TrackerParams::small_instance_size},
+    {"big_instance_size", &TrackerParams::big_instance_size},
+    {"small_target_area", &TrackerParams::small_target_area},
+    {"context_amount", &TrackerParams::context_amount},
+    {"min_target_size", &TrackerParams::min_target_size},
+    {"template_update", &TrackerParams::template_update},
+    {"update_threshold", &TrackerParams::update_threshold},
+    {"seg_thr", &TrackerParams::seg_thr},
+    {"box_fallback_min_pixels", &TrackerParams::box_fallback_min_pixels},
+    {"cyclic_iterations", &TrackerParams::cyclic_iterations},
+    {"cyclic_fake_ratio", &TrackerParams::cyclic_fake_ratio},
+    {"cyclic_polygon_ratio", &TrackerParams::cyclic_polygon_ratio},
+    {"uncertain_score", &TrackerParams::uncertain_score},
+};
 
-void read_bool(const json& doc, const char* key, bool& into, const std::string& origin) {
-  auto it = doc.find(key);
-  if (it == doc.end()) return;
-  if (!it->is_boolean()) throw Error(origin + ": key '" + key + "' must be true or false");
-  into = it->get<bool>();
+// Sets the field from the document's value, checking its JSON type against the member's.
+void read_field(const json& value, const Field& field, TrackerParams& p, const std::string& origin) {
+  const std::string key = field.key;
+  std::visit(
+      [&](auto member) {
+        using T = std::remove_reference_t<decltype(p.*member)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          if (!value.is_boolean()) throw Error(origin + ": key '" + key + "' must be true or false");
+        } else {
+          if (!value.is_number()) throw Error(origin + ": key '" + key + "' must be a number");
+          if (std::is_integral_v<T> && !value.is_number_integer()) {
+            throw Error(origin + ": key '" + key + "' must be an integer");
+          }
+        }
+        p.*member = value.get<T>();
+      },
+      field.member);
 }
 
 void check_range(bool ok, const char* key, const char* rule, const std::string& origin) {
@@ -95,43 +125,24 @@ TrackerParams parse_with_depth(const std::string& text, const std::string& origi
     p = parse_with_depth(base_text, "preset " + base, depth + 1);
   }
 
-  static const char* const kKeys[] = {
-      "description", "base", "penalty_k", "window_influence", "lr", "smooth_size_twice", "search_rounding",
-      "small_instance_size", "big_instance_size", "small_target_area", "context_amount", "min_target_size",
-      "template_update", "update_threshold", "seg_thr", "box_fallback_min_pixels", "cyclic_iterations",
-      "cyclic_fake_ratio", "cyclic_polygon_ratio", "uncertain_score"};
   for (const auto& item : doc.items()) {
-    if (std::find(std::begin(kKeys), std::end(kKeys), item.key()) == std::end(kKeys)) {
-      throw Error(origin + ": unknown key '" + item.key() + "'");
+    if (item.key() == "description" || item.key() == "base") continue;
+    if (item.key() == "search_rounding") {
+      const std::string v = item.value().is_string() ? item.value().get<std::string>() : "";
+      if (v == "half_away_from_zero") {
+        p.search_rounding = SideRounding::HalfAwayFromZero;
+      } else if (v == "half_to_even") {
+        p.search_rounding = SideRounding::HalfToEven;
+      } else {
+        throw Error(origin + ": key 'search_rounding' must be \"half_away_from_zero\" or \"half_to_even\"");
+      }
+      continue;
     }
+    const auto field = std::find_if(std::begin(kFields), std::end(kFields),
+                                    [&](const Field& f) { return item.key() == f.key; });
+    if (field == std::end(kFields)) throw Error(origin + ": unknown key '" + item.key() + "'");
+    read_field(item.value(), *field, p, origin);
   }
-  read_number(doc, "penalty_k", p.penalty_k, origin);
-  read_number(doc, "window_influence", p.window_influence, origin);
-  read_number(doc, "lr", p.lr, origin);
-  read_bool(doc, "smooth_size_twice", p.smooth_size_twice, origin);
-  if (auto it = doc.find("search_rounding"); it != doc.end()) {
-    const std::string v = it->is_string() ? it->get<std::string>() : "";
-    if (v == "half_away_from_zero") {
-      p.search_rounding = SideRounding::HalfAwayFromZero;
-    } else if (v == "half_to_even") {
-      p.search_rounding = SideRounding::HalfToEven;
-    } else {
-      throw Error(origin + ": key 'search_rounding' must be \"half_away_from_zero\" or \"half_to_even\"");
-    }
-  }
-  read_number(doc, "small_instance_size", p.small_instance_size, origin);
-  read_number(doc, "big_instance_size", p.big_instance_size, origin);
-  read_number(doc, "small_target_area", p.small_target_area, origin);
-  read_number(doc, "context_amount", p.context_amount, origin);
-  read_number(doc, "min_target_size", p.min_target_size, origin);
-  read_bool(doc, "template_update", p.template_update, origin);
-  read_number(doc, "update_threshold", p.update_threshold, origin);
-  read_number(doc, "seg_thr", p.seg_thr, origin);
-  read_number(doc, "box_fallback_min_pixels", p.box_fallback_min_pixels, origin);
-  read_number(doc, "cyclic_iterations", p.cyclic_iterations, origin);
-  read_number(doc, "cyclic_fake_ratio", p.cyclic_fake_ratio, origin);
-  read_number(doc, "cyclic_polygon_ratio", p.cyclic_polygon_ratio, origin);
-  read_number(doc, "uncertain_score", p.uncertain_score, origin);
   validate(p, origin);
   return p;
 }
@@ -172,25 +183,10 @@ TrackerParams load_params(const std::string& name_or_path) {
 }
 
 std::string params_to_json(const TrackerParams& p) {
-  json doc = {{"name", p.name},
-              {"penalty_k", p.penalty_k},
-              {"window_influence", p.window_influence},
-              {"lr", p.lr},
-              {"smooth_size_twice", p.smooth_size_twice},
-              {"search_rounding", rounding_name(p.search_rounding)},
-              {"small_instance_size", p.small_instance_size},
-              {"big_instance_size", p.big_instance_size},
-              {"small_target_area", p.small_target_area},
-              {"context_amount", p.context_amount},
-              {"min_target_size", p.min_target_size},
-              {"template_update", p.template_update},
-              {"update_threshold", p.update_threshold},
-              {"seg_thr", p.seg_thr},
-              {"box_fallback_min_pixels", p.box_fallback_min_pixels},
-              {"cyclic_iterations", p.cyclic_iterations},
-              {"cyclic_fake_ratio", p.cyclic_fake_ratio},
-              {"cyclic_polygon_ratio", p.cyclic_polygon_ratio},
-              {"uncertain_score", p.uncertain_score}};
+  json doc = {{"name", p.name}, {"search_rounding", rounding_name(p.search_rounding)}};
+  for (const Field& field : kFields) {
+    std::visit([&](auto member) { doc[field.key] = p.*member; }, field.member);
+  }
   return doc.dump();
 }
 
