@@ -45,7 +45,6 @@ namespace fs = std::filesystem;
 using oceanplus::Error;
 using oceanplus::track::InitReport;
 using oceanplus::track::TargetResult;
-using oceanplus::track::Tracker;
 using oceanplus::track::TrackerParams;
 
 constexpr const char* kProgram = "oceanplus-track";
@@ -481,7 +480,7 @@ cv::Mat annotate(const cv::Mat& frame, const std::vector<TargetResult>& results)
 
 class Outputs {
  public:
-  Outputs(const Options& o, TrackerParams params) : options_(o), merger_(nullptr, std::move(params)) {
+  Outputs(const Options& o, double seg_thr) : options_(o), seg_thr_(seg_thr) {
     if (!o.masks_dir.empty()) {
       std::error_code ec;
       fs::create_directories(o.masks_dir, ec);
@@ -528,7 +527,7 @@ class Outputs {
         if (results[0].mask.size() == frame.size()) grey.setTo(255, results[0].mask);
         oceanplus::eval::write_label_png_grey(path, grey);
       } else {
-        oceanplus::eval::write_label_png_palette(path, merger_.label_map(results, frame.size()));
+        oceanplus::eval::write_label_png_palette(path, oceanplus::track::merge_results(results, frame.size(), seg_thr_));
       }
       ++pngs_;
     }
@@ -566,7 +565,7 @@ class Outputs {
 
  private:
   const Options& options_;
-  oceanplus::track::MultiTracker merger_;  // no targets: only its label-map merge is used
+  double seg_thr_;  // the merge threshold of several targets' probabilities
   std::ofstream jsonl_;
   cv::VideoWriter video_;
   int pngs_ = 0;
@@ -636,16 +635,13 @@ int run(const Options& o) {
   const std::vector<InitTarget> targets = initial_targets(o, region, frame, stem);
 
   // Outputs before the model, so that a bad output path fails fast.
-  Outputs outputs(o, params);
+  Outputs outputs(o, params.seg_thr);
   outputs.start(frame.size(), source->fps());
 
-  std::shared_ptr<oceanplus::track::OceanPlusModel> model;
-  if (o.model == "random-mss" || o.model == "random-mms") {
+  bool random_weights = false;
+  const auto model = oceanplus::track::OceanPlusModel::from_spec(o.model, &random_weights);
+  if (random_weights) {
     warn("--model " + o.model + ": random weights, the tracking results are meaningless (demos and tests only)");
-    model = oceanplus::track::OceanPlusModel::synthetic(o.model == "random-mms" ? oceanplus::nn::MaskDecoder::MMS
-                                                                               : oceanplus::nn::MaskDecoder::MSS);
-  } else {
-    model = oceanplus::track::OceanPlusModel::load(o.model);
   }
   if (!o.quiet) {
     std::printf("input: %s\nmodel: %s\npreset: %s, %d thread(s)\n", source->describe().c_str(),
@@ -656,15 +652,13 @@ int run(const Options& o) {
   const cv::Size frame_size = frame.size();
 
   // Initial frame.
-  std::vector<std::unique_ptr<Tracker>> trackers;
-  std::vector<TargetResult> results;
+  oceanplus::track::MultiTracker trackers(model, params);
   auto start = std::chrono::steady_clock::now();
   for (const InitTarget& t : targets) {
-    auto tracker = std::make_unique<Tracker>(model, params, t.id);
     InitReport report;
     try {
-      report = t.is_box ? (o.cyclic ? tracker->init_with_box(frame, t.box) : tracker->init_with_box_no_cycles(frame, t.box))
-                        : tracker->init_with_mask(frame, t.mask);
+      report = t.is_box ? trackers.add_target_box(t.id, frame, t.box, o.cyclic)
+                        : trackers.add_target_mask(t.id, frame, t.mask);
     } catch (const Error& e) {
       throw Error(t.origin + ": " + e.what());
     }
@@ -673,9 +667,8 @@ int run(const Options& o) {
       if (!t.is_box && !o.mask_file.empty() && w.find("initial mask is") == 0) continue;
       warn(t.origin + ": " + w);
     }
-    results.push_back(tracker->last());
-    trackers.push_back(std::move(tracker));
   }
+  std::vector<TargetResult> results = trackers.last();
   const double init_ms = ms_since(start);
   int index = o.init_frame;
   outputs.write(index, stem, frame, results, true, init_ms);
@@ -697,8 +690,7 @@ int run(const Options& o) {
                     "x" + std::to_string(frame_size.height));
       }
       start = std::chrono::steady_clock::now();
-      results.clear();
-      for (auto& tracker : trackers) results.push_back(tracker->track(frame));
+      results = trackers.track(frame);
       const double ms = ms_since(start);
       track_ms += ms;
       outputs.write(index, stem, frame, results, false, ms);

@@ -372,7 +372,18 @@ std::vector<TargetResult> MultiTracker::track(const cv::Mat& frame) {
   return out;
 }
 
+std::vector<TargetResult> MultiTracker::last() const {
+  std::vector<TargetResult> out;
+  out.reserve(trackers_.size());
+  for (const auto& t : trackers_) out.push_back(t->last());
+  return out;
+}
+
 cv::Mat MultiTracker::label_map(const std::vector<TargetResult>& results, const cv::Size& frame_size) const {
+  return merge_results(results, frame_size, params_.seg_thr);
+}
+
+cv::Mat merge_results(const std::vector<TargetResult>& results, const cv::Size& frame_size, double seg_thr) {
   if (results.empty()) return cv::Mat::zeros(frame_size, CV_8U);
   bool all_prob = true;
   for (const auto& r : results) all_prob = all_prob && !r.prob.empty() && !r.mask_is_box && r.prob.size() == frame_size;
@@ -383,7 +394,7 @@ cv::Mat MultiTracker::label_map(const std::vector<TargetResult>& results, const 
       probs.push_back(r.prob);
       labels.push_back(r.id);
     }
-    return merge_labels(probs, params_.seg_thr, labels);
+    return merge_labels(probs, seg_thr, labels);
   }
   cv::Mat out = cv::Mat::zeros(frame_size, CV_8U);
   for (const auto& r : results) {

@@ -131,6 +131,11 @@ class Tracker {
   TargetResult last_;
 };
 
+// The label map (CV_8U, value = target id) of several targets' results: the id of the largest probability above
+// seg_thr (merge_labels), or, when some result has no probability map (a model without a mask head, a box-filled
+// fallback), the masks painted in order, later targets winning overlaps.
+cv::Mat merge_results(const std::vector<TargetResult>& results, const cv::Size& frame_size, double seg_thr);
+
 // Several targets on one model. Targets may be added at any frame (the others keep tracking).
 class MultiTracker {
  public:
@@ -143,8 +148,9 @@ class MultiTracker {
   std::vector<int> ids() const;
   // One step for every target, in id order.
   std::vector<TargetResult> track(const cv::Mat& frame);
-  // The merged label map of a set of results (argmax over probabilities above seg_thr; masks for models without
-  // probabilities, later targets winning ties).
+  // Every target's last result (right after adding it: its initial mask and box), in id order.
+  std::vector<TargetResult> last() const;
+  // merge_results() with this tracker's seg_thr.
   cv::Mat label_map(const std::vector<TargetResult>& results, const cv::Size& frame_size) const;
 
  private:
