@@ -253,6 +253,12 @@ InitReport golden_init(Tracker& tracker, const GoldenDict& g, const cv::Mat& fra
   return report;
 }
 
+// Puts the tracker in the golden state of `before` (position and size).
+void set_golden_state(Tracker& tracker, const GoldenDict& g, const std::string& before) {
+  const auto pos = vec(g, before + ".target_pos"), sz = vec(g, before + ".target_sz");
+  tracker.set_state({pos[0], pos[1]}, {sz[0], sz[1]});
+}
+
 void expect_step_geometry(const StepTrace& t, const GoldenDict& g, const std::string& s) {
   EXPECT_NEAR(t.s_z, num(g, s + ".crop.s_z"), 1e-12 * t.s_z);
   EXPECT_NEAR(t.scale_z, num(g, s + ".crop.scale_z"), 1e-12);
@@ -305,8 +311,7 @@ TEST(TrackerSteps, StubNetworkReproducesEveryStep) {
       const std::string s = "steps." + std::to_string(k);
       SCOPED_TRACE(s);
       const cv::Mat frame = load_frame(g, s + ".frame");
-      const auto pos = vec(g, s + ".before.target_pos"), sz = vec(g, s + ".before.target_sz");
-      tracker.set_state({pos[0], pos[1]}, {sz[0], sz[1]});
+      set_golden_state(tracker, g, s + ".before");
       at::Tensor prob = at::softmax(golden_tensor(g, s + ".net_out.mask_logits"), 1)[0][1];
       stub->outputs.push_back(golden_search(golden_tensor(g, s + ".post.cls_score"),
                                             golden_tensor(g, s + ".net_out.bbox_ltrb"), prob));
@@ -412,8 +417,7 @@ TEST(TrackerSteps, OwnNetworkMatchesEveryStepFromTheGoldenState) {
       const std::string s = "steps." + std::to_string(k);
       SCOPED_TRACE(s);
       const cv::Mat frame = load_frame(g, s + ".frame");
-      const auto pos = vec(g, s + ".before.target_pos"), sz = vec(g, s + ".before.target_sz");
-      tracker.set_state({pos[0], pos[1]}, {sz[0], sz[1]});
+      set_golden_state(tracker, g, s + ".before");
       if (flag(g, s + ".before.zf_update_active")) {
         model->net().set_template_update(target.state, golden_tensor(g, s + ".before.MA_kernel"),
                                          golden_tensor(g, s + ".before.zf_update"));

@@ -19,13 +19,13 @@ namespace fs = std::filesystem;
 
 namespace oceanplus::eval {
 
-namespace {
-
-std::string fixed(double v, int decimals = 6) {
+std::string fixed(double v, int decimals) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
   return buffer;
 }
+
+namespace {
 
 std::size_t object_count(const EvalResult& r) {
   std::size_t n = 0;

@@ -41,6 +41,9 @@ EvalResult make_result(std::vector<SequenceResult> sequences);
 
 // ---- reports ------------------------------------------------------------------------------------------------------
 
+// A number with a fixed count of decimals, as every report line prints them.
+std::string fixed(double v, int decimals = 6);
+
 // Row name of an object: "<seq>" for a single-object sequence, "<seq>_<id>" otherwise.
 std::string object_row_name(const SequenceResult& sequence, const ObjectResult& object);
 

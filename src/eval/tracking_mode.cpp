@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
-#include <sstream>
 
 #include "common/error.h"
 #include "eval/davis_eval.h"
@@ -23,12 +22,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-std::string fixed(double v, int digits) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
-}
 
 std::shared_ptr<track::OceanPlusModel> load_model(const Options& options, std::ostream& err) {
   if (options.threads > 0) at::set_num_threads(options.threads);
