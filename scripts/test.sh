@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test. Ends with the line "N passed, N failed, N skipped",
+# Installs what is missing, builds, and runs every test. Ends with the line "N passed, N failed",
 # counted from the gtest XML reports of the test binaries.
 set -uo pipefail
 cd "$(dirname "$0")/.."
