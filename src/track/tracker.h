@@ -101,6 +101,8 @@ class Tracker {
   bool initialised() const { return features_ != nullptr; }
   int id() const { return id_; }
   const TrackerParams& params() const { return params_; }
+  // The mask threshold (seg_thr) from the next step on (a live setting of the GStreamer element).
+  void set_mask_threshold(double threshold) { params_.seg_thr = threshold; }
   const std::shared_ptr<TrackingModel>& model() const { return model_; }
   // The target state between steps (tests start a step from a golden state with set_state).
   cv::Point2d centre() const { return pos_; }
