@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <unordered_map>
 
 #include "common/error.h"
@@ -281,6 +282,25 @@ LabelImage decode_label_png(const std::uint8_t* data, std::size_t size, const st
     throw png_error_for(name, "unexpected channel count " + std::to_string(raw.channels));
   }
   return result;
+}
+
+std::vector<LabelTarget> split_label_targets(const LabelImage& image) {
+  std::map<int, int> counts;
+  for (int y = 0; y < image.labels.rows; ++y) {
+    const uint8_t* row = image.labels.ptr<uint8_t>(y);
+    for (int x = 0; x < image.labels.cols; ++x) {
+      if (row[x] != 0) ++counts[row[x]];
+    }
+  }
+  std::vector<LabelTarget> targets;
+  if (counts.empty()) return targets;
+  const bool binary = counts.count(255) && (counts.size() == 1 || image.color == PngColor::Grey);
+  if (binary) {
+    targets.push_back({255, image.labels != 0});
+  } else {
+    for (const auto& [label, pixels] : counts) targets.push_back({label, image.labels == label});
+  }
+  return targets;
 }
 
 LabelImage read_label_png(const std::string& path) {

@@ -35,6 +35,15 @@ struct LabelImage {
 const std::array<std::array<std::uint8_t, 3>, 256>& davis_palette();
 
 LabelImage read_label_png(const std::string& path);
+
+// The targets of an initial-mask PNG: a grey 0/255 mask (or any grey mask holding 255, e.g. anti-aliased, or a mask
+// whose only value is 255) is one target (label 255, every non-zero pixel); otherwise each non-zero label is one
+// target, in label order. Masks are CV_8U 0/255. Empty when no pixel is set.
+struct LabelTarget {
+  int label = 0;
+  cv::Mat mask;
+};
+std::vector<LabelTarget> split_label_targets(const LabelImage& image);
 // The same from bytes in memory; `name` is used in error messages.
 LabelImage decode_label_png(const std::uint8_t* data, std::size_t size, const std::string& name);
 

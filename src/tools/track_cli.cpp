@@ -388,31 +388,19 @@ std::vector<InitTarget> initial_targets(const Options& o, const std::optional<oc
   }
   if (!o.mask_file.empty()) {
     const oceanplus::eval::LabelImage image = oceanplus::eval::read_label_png(o.mask_file);
-    std::map<int, int> counts;
-    for (int y = 0; y < image.labels.rows; ++y) {
-      const uint8_t* row = image.labels.ptr<uint8_t>(y);
-      for (int x = 0; x < image.labels.cols; ++x) {
-        if (row[x] != 0) ++counts[row[x]];
-      }
-    }
-    if (counts.empty()) throw Error("mask '" + o.mask_file + "' is empty (no target pixel)");
-    // Grey 0/255 (or any grey mask holding 255, e.g. anti-aliased) is one target; otherwise every id is a target.
-    const bool binary = counts.count(255) && (counts.size() == 1 || image.color == oceanplus::eval::PngColor::Grey);
-    if (binary) {
+    const auto targets = oceanplus::eval::split_label_targets(image);
+    if (targets.empty()) throw Error("mask '" + o.mask_file + "' is empty (no target pixel)");
+    for (const auto& target : targets) {
       InitTarget t;
       t.is_box = false;
-      t.mask = image.labels != 0;
-      t.origin = "--mask " + o.mask_file;
-      out.push_back(t);
-    } else {
-      for (const auto& [id, pixels] : counts) {
-        InitTarget t;
-        t.id = id;
-        t.is_box = false;
-        t.mask = image.labels == id;
-        t.origin = "--mask " + o.mask_file + " (id " + std::to_string(id) + ")";
-        out.push_back(t);
+      t.mask = target.mask;
+      if (target.label == 255 && targets.size() == 1) {
+        t.origin = "--mask " + o.mask_file;  // one binary target keeps id 1
+      } else {
+        t.id = target.label;
+        t.origin = "--mask " + o.mask_file + " (id " + std::to_string(target.label) + ")";
       }
+      out.push_back(t);
     }
     if (image.labels.size() != frame.size()) {
       warn("mask '" + o.mask_file + "' is " + std::to_string(image.labels.cols) + "x" +
