@@ -1,0 +1,40 @@
+/* oceanplus-gst: the tracking element
+ * SPDX-License-Identifier: MIT
+ */
+#pragma once
+
+#include <gst/base/gstbasetransform.h>
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_OCEANPLUS_TRACK (gst_oceanplus_track_get_type ())
+G_DECLARE_FINAL_TYPE (GstOceanPlusTrack, gst_oceanplus_track, GST, OCEANPLUS_TRACK, GstBaseTransform)
+
+/**
+ * GstOceanPlusVariant:
+ * @GST_OCEANPLUS_VARIANT_AUTO: whatever the model file holds
+ * @GST_OCEANPLUS_VARIANT_MSS: OceanPlus with the multi-stage mask decoder (faster)
+ * @GST_OCEANPLUS_VARIANT_MMS: OceanPlus with the multi-resolution multi-stage decoder (more accurate)
+ */
+typedef enum {
+  GST_OCEANPLUS_VARIANT_AUTO = 0,
+  GST_OCEANPLUS_VARIANT_MSS = 1,
+  GST_OCEANPLUS_VARIANT_MMS = 2,
+} GstOceanPlusVariant;
+
+/**
+ * GstOceanPlusDevice:
+ * @GST_OCEANPLUS_DEVICE_AUTO: the GPU when this build and machine have one, else the CPU
+ * @GST_OCEANPLUS_DEVICE_CPU: the CPU
+ * @GST_OCEANPLUS_DEVICE_CUDA: an NVIDIA GPU (an error where there is none)
+ */
+typedef enum {
+  GST_OCEANPLUS_DEVICE_AUTO = 0,
+  GST_OCEANPLUS_DEVICE_CPU = 1,
+  GST_OCEANPLUS_DEVICE_CUDA = 2,
+} GstOceanPlusDevice;
+
+GST_ELEMENT_REGISTER_DECLARE (oceanplustrack);
+
+G_END_DECLS

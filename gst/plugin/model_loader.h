@@ -1,0 +1,36 @@
+// Loads the tracking model for the GStreamer element. The only translation unit of the plugin that sees LibTorch
+// (through track/oceanplus_model.h), so the elements compile without torch headers.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "track/model.h"
+
+namespace oceanplus::gst {
+
+enum class ModelVariant { Auto = 0, Mss = 1, Mms = 2 };
+enum class ComputeDevice { Auto = 0, Cpu = 1, Cuda = 2 };
+
+struct ModelChoice {
+  std::string file;  // empty: the model shipped with the project (default_model_file())
+  ModelVariant variant = ModelVariant::Auto;
+  ComputeDevice device = ComputeDevice::Auto;
+  int threads = 0;  // CPU threads for the network; 0 = the library's default (one per core)
+};
+
+struct LoadedModel {
+  std::shared_ptr<track::TrackingModel> model;
+  std::string description;  // "OceanPlus-MSS from /path/file.pt on cpu, 2 threads"
+  bool random_weights = false;
+};
+
+// The trained model that ships with the project, or "" when none is installed. Looks in $OCEANPLUS_MODEL_DIR,
+// then the installed data folder, then the source tree's models/ (running from a build folder).
+std::string default_model_file();
+
+// Throws oceanplus::Error naming the file and the problem (missing, unreadable, corrupt, wrong variant, a device
+// this build or machine lacks).
+LoadedModel load_model(const ModelChoice& choice);
+
+}  // namespace oceanplus::gst
