@@ -159,6 +159,7 @@ struct State {
   cv::Mat bgr;
   std::map<uint64_t, cv::Rect2d> last_boxes;  /* for matching detector ROIs against running targets */
   guint64 frames = 0;
+  int threads = 0;  /* CPU threads asked for; applied in the streaming thread on its first buffer */
 
   ~State () {
     if (converter)
@@ -593,6 +594,7 @@ gst_oceanplus_track_start (GstBaseTransform * trans)
 
   State *state = new State ();
   state->session = std::make_unique<track::TrackSession> (loaded.model, params, options);
+  state->threads = (int) settings.threads;
   gst_video_info_init (&state->in_info);
   self->state = state;
   return TRUE;
@@ -940,6 +942,10 @@ gst_oceanplus_track_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   for (auto & r : requests)
     state->session->request (std::move (r));
 
+  if (state->frames == 0) {
+    const int threads = oceanplus::gst::use_cpu_threads (state->threads);
+    GST_INFO_OBJECT (self, "network on %d CPU threads", threads);
+  }
   track::FrameOutput out;
   try {
     out = state->session->process (state->bgr,

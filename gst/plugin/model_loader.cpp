@@ -3,12 +3,20 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "common/error.h"
 #include "track/oceanplus_model.h"
 
 namespace oceanplus::gst {
+int use_cpu_threads(int threads) {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  at::set_num_threads(threads > 0 ? threads : std::max(1, cores));
+  return at::get_num_threads();
+}
+
 LoadedModel load_model(const ModelChoice& choice) {
   if (choice.device == ComputeDevice::Cuda) {
     if (!at::hasCUDA()) {
@@ -16,7 +24,6 @@ LoadedModel load_model(const ModelChoice& choice) {
     }
     throw Error("device=cuda: the GPU tracking path is not part of this build yet; use device=cpu or auto");
   }
-  if (choice.threads > 0) at::set_num_threads(choice.threads);
 
   LoadedModel loaded;
   std::string file = choice.file.empty() ? default_model_file() : choice.file;
@@ -43,7 +50,7 @@ LoadedModel load_model(const ModelChoice& choice) {
     }
     loaded.description = model->name() + " from " + file;
   }
-  loaded.description += ", cpu, " + std::to_string(at::get_num_threads()) + " threads";
+  loaded.description += ", cpu";
   loaded.model = std::move(model);
   return loaded;
 }

@@ -29,6 +29,10 @@ struct LoadedModel {
 // then the installed data folder, then the source tree's models/ (running from a build folder).
 std::string default_model_file();
 
+// Sets the network's CPU threads for the calling thread's parallel regions (OpenMP keeps the count per thread, so the
+// streaming thread calls this itself); 0 = one per core. Returns the count in effect.
+int use_cpu_threads(int threads);
+
 // Throws oceanplus::Error naming the file and the problem (missing, unreadable, corrupt, wrong variant, a device
 // this build or machine lacks).
 LoadedModel load_model(const ModelChoice& choice);
