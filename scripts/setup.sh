@@ -12,6 +12,7 @@ packages=(
   # the GStreamer plugin
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  libgstrtspserver-1.0-dev
 )
 
 say() { printf '[setup] %s\n' "$*"; }
