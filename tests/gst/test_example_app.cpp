@@ -2,7 +2,8 @@
 // gst-launch-1.0: it exits 0 with --frames 3 and prints target 1 on each of the 3 buffers.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
+#include "support/tool_run.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,22 +14,8 @@
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;
-};
-
-Result run(const std::string& command) {
-  Result result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, pipe)) > 0) result.output.append(chunk, n);
-  const int status = pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using oceanplus::testing::run_tool;
+using Result = oceanplus::testing::ToolRun;
 
 class ExampleApp : public ::testing::Test {
  protected:
@@ -46,12 +33,12 @@ TEST_F(ExampleApp, TracksThreeBuffers) {
   ASSERT_EQ(std::system("command -v gst-launch-1.0 >/dev/null 2>&1"), 0)
       << "gst-launch-1.0 is not on PATH (install gstreamer1.0-tools)";
   const std::string clip = (dir_ / "clip.avi").string();
-  const Result made = run("gst-launch-1.0 -q videotestsrc num-buffers=4 pattern=ball ! "
+  const Result made = run_tool("gst-launch-1.0", "-q videotestsrc num-buffers=4 pattern=ball ! "
                           "video/x-raw,format=I420,width=160,height=120,framerate=10/1 ! jpegenc ! avimux ! "
-                          "filesink location=" + clip);
+                          "filesink location=" + oceanplus::testing::shell_quote(clip));
   ASSERT_EQ(made.status, 0) << made.output;
 
-  const Result r = run(std::string(app) + " " + clip + " 40,30,32,32 --frames 3");
+  const Result r = run_tool(app, oceanplus::testing::shell_quote(clip) + " 40,30,32,32 --frames 3");
   EXPECT_EQ(r.status, 0) << r.output;
   int buffers = 0, with_target = 0;
   std::istringstream in(r.output);
@@ -67,7 +54,7 @@ TEST_F(ExampleApp, TracksThreeBuffers) {
 TEST_F(ExampleApp, MissingFileFails) {
   const char* app = std::getenv("OCEANPLUS_EXAMPLE_APP");
   ASSERT_NE(app, nullptr) << "OCEANPLUS_EXAMPLE_APP is not set (run through meson test)";
-  const Result r = run(std::string(app) + " " + (dir_ / "missing.avi").string() + " --frames 3");
+  const Result r = run_tool(app, oceanplus::testing::shell_quote((dir_ / "missing.avi").string()) + " --frames 3");
   EXPECT_NE(r.status, 0) << r.output;
 }
 

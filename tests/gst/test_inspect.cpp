@@ -3,7 +3,7 @@
 // description, every signal and action signal is listed, and the plugin lists all of its elements.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
+#include "support/tool_run.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,24 +13,10 @@
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;
-};
+using Result = oceanplus::testing::ToolRun;
 
 // Runs `gst-inspect-1.0 ARG` (stdout and stderr together, no colours) and returns its exit status and output.
-Result inspect(const std::string& arg) {
-  Result result;
-  const std::string command = "GST_INSPECT_NO_COLORS=1 gst-inspect-1.0 --no-colors " + arg + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, pipe)) > 0) result.output.append(chunk, n);
-  const int status = pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+Result inspect(const std::string& arg) { return oceanplus::testing::run_tool("gst-inspect-1.0", "--no-colors " + arg); }
 
 bool have_gst_inspect() { return std::system("command -v gst-inspect-1.0 >/dev/null 2>&1") == 0; }
 
