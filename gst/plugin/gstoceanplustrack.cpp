@@ -330,6 +330,17 @@ take_id_locked (GstOceanPlusTrack * self)
   return self->next_id++;
 }
 
+/* The id a request names (an application's choice, which is then never handed out again), or a new one for 0
+ * (object lock held). */
+static uint64_t
+claim_id_locked (GstOceanPlusTrack * self, uint64_t requested)
+{
+  if (requested == 0)
+    return take_id_locked (self);
+  self->next_id = std::max (self->next_id, requested + 1);
+  return requested;
+}
+
 static void
 queue_request (GstOceanPlusTrack * self, track::TargetRequest request)
 {
@@ -744,9 +755,7 @@ buffer_requests (GstOceanPlusTrack * self, GstBuffer * buffer, const Settings & 
       continue;
     consumed.push_back (meta);
     GST_OBJECT_LOCK (self);
-    const uint64_t id = tm->id ? tm->id : take_id_locked (self);
-    if (tm->id >= self->next_id)
-      self->next_id = tm->id + 1;
+    const uint64_t id = claim_id_locked (self, tm->id);
     GST_OBJECT_UNLOCK (self);
     const std::string label = g_quark_to_string (tm->label) ? g_quark_to_string (tm->label) : "object";
     gint mx, my;
@@ -991,10 +1000,7 @@ gst_oceanplus_track_sink_event (GstBaseTransform * trans, GstEvent * event)
     GstBuffer *mask = NULL;
     if (gst_oceanplus_event_parse_add (event, &id, &x, &y, &w, &h, &mask)) {
       GST_OBJECT_LOCK (self);
-      if (id == 0)
-        id = take_id_locked (self);
-      else if (id >= self->next_id)
-        self->next_id = id + 1;
+      id = claim_id_locked (self, id);
       if (mask) {
         cv::Mat local = mask_buffer_to_mat (mask);
         self->requests.push_back (track::TargetRequest::from_mask (id, local, cv::Rect2d (x, y, w, h)));
