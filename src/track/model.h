@@ -17,6 +17,9 @@ struct ModelGeometry {
   int stride = 8;           // score-map cell size in search-crop pixels
   bool has_mask = true;     // the model outputs a foreground probability at the search-crop resolution
   bool has_template_update = true;
+  // The model adapts to the first frame beyond the template crop (e.g. a classifier fitted on a search-size crop of
+  // the first frame and its mask): the tracker calls fit_first_frame() at initialisation.
+  bool fits_first_frame = false;
 };
 
 // A model's per-target state (template features, look-up tables, the last search features, ...). Opaque here.
@@ -43,6 +46,9 @@ class TrackingModel {
   virtual std::unique_ptr<TargetFeatures> make_target(const cv::Mat& z_crop, const cv::Mat& mask) = 0;
   // Replaces the first-frame mask only (cyclic initialisation's re-initialisation).
   virtual void reset_target_mask(TargetFeatures& target, const cv::Mat& mask) = 0;
+  // Only for geometry().fits_first_frame: x_crop is the first frame cropped like a search crop around the target
+  // (instance_size² CV_8UC3 BGR), x_mask the target's mask in it (CV_8U 0/1). Called again when the mask improves.
+  virtual void fit_first_frame(TargetFeatures& /*target*/, const cv::Mat& /*x_crop*/, const cv::Mat& /*x_mask*/) {}
   // x_crop: instance_size² CV_8UC3 BGR. The model may keep search features in `target` for update_template().
   virtual SearchResult track(TargetFeatures& target, const cv::Mat& x_crop) = 0;
   // Template update from the features of the last track() call of this target: pos = offset of the new centre from

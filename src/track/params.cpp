@@ -36,7 +36,7 @@ std::string names_list() {
 }
 
 // Every plain key of the JSON format and the member it sets: the one list the parser, the unknown-key check and
-// params_to_json all read. ("search_rounding" is an enum and handled on its own.)
+// params_to_json all read. ("search_rounding" and "crop_rounding" are enums, handled on their own.)
 using Member = std::variant<double TrackerParams::*, int TrackerParams::*, bool TrackerParams::*>;
 struct Field {
   const char* key;
@@ -138,6 +138,17 @@ TrackerParams parse_with_depth(const std::string& text, const std::string& origi
       }
       continue;
     }
+    if (item.key() == "crop_rounding") {
+      const std::string v = item.value().is_string() ? item.value().get<std::string>() : "";
+      if (v == "half_to_even") {
+        p.crop_rounding = CornerRounding::HalfToEven;
+      } else if (v == "half_up") {
+        p.crop_rounding = CornerRounding::HalfUp;
+      } else {
+        throw Error(origin + ": key 'crop_rounding' must be \"half_to_even\" or \"half_up\"");
+      }
+      continue;
+    }
     const auto field = std::find_if(std::begin(kFields), std::end(kFields),
                                     [&](const Field& f) { return item.key() == f.key; });
     if (field == std::end(kFields)) throw Error(origin + ": unknown key '" + item.key() + "'");
@@ -183,7 +194,9 @@ TrackerParams load_params(const std::string& name_or_path) {
 }
 
 std::string params_to_json(const TrackerParams& p) {
-  json doc = {{"name", p.name}, {"search_rounding", rounding_name(p.search_rounding)}};
+  json doc = {{"name", p.name},
+              {"search_rounding", rounding_name(p.search_rounding)},
+              {"crop_rounding", p.crop_rounding == CornerRounding::HalfToEven ? "half_to_even" : "half_up"}};
   for (const Field& field : kFields) {
     std::visit([&](auto member) { doc[field.key] = p.*member; }, field.member);
   }

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "track/subwindow.h"
+
 namespace oceanplus::track {
 
 // How the search side s_x is rounded to whole pixels. OceanPlus uses TracKit's python2round (half away from zero);
@@ -20,6 +22,8 @@ struct TrackerParams {
   // OceanPlus smooths the size twice (an effective lr²); pysot-style trackers once.
   bool smooth_size_twice = true;
   SideRounding search_rounding = SideRounding::HalfAwayFromZero;
+  // How crop windows' corners are rounded (TracKit: half to even; NanoTrack: half up).
+  CornerRounding crop_rounding = CornerRounding::HalfToEven;
   // Search sizes: the big one is used (for the whole sequence) when the first-frame target covers less than
   // small_target_area of the frame.
   int small_instance_size = 255;
@@ -43,7 +47,7 @@ struct TrackerParams {
   double uncertain_score = 0.3;
 };
 
-// Names of the embedded presets ("vot2020", "davis2016", "davis2017").
+// Names of the embedded presets ("vot2020", "davis2016", "davis2017", "nanotrack", ...).
 std::vector<std::string> preset_names();
 // An embedded preset by name (case-insensitive). Throws oceanplus::Error listing the valid names.
 TrackerParams preset(const std::string& name);

@@ -22,7 +22,7 @@ int64_t round_half_even(double x) {
 }  // namespace
 
 cv::Mat crop_subwindow(const cv::Mat& frame, double cx, double cy, int model_size, double original_size,
-                       const cv::Scalar& pad_value, CropInfo* info) {
+                       const cv::Scalar& pad_value, CropInfo* info, CornerRounding rounding) {
   if (frame.empty() || (frame.depth() != CV_8U && frame.depth() != CV_32F && frame.depth() != CV_64F)) {
     throw std::invalid_argument("crop_subwindow: need a non-empty 8-bit or floating-point image");
   }
@@ -31,7 +31,10 @@ cv::Mat crop_subwindow(const cv::Mat& frame, double cx, double cy, int model_siz
   if (original_size > 65536) throw std::invalid_argument("crop_subwindow: window side over 65536 pixels");
   const double c = (original_size + 1) / 2;
   const int64_t side = static_cast<int64_t>(original_size);  // sizes are whole numbers (s_z, rounded s_x)
-  int64_t xmin = round_half_even(cx - c), ymin = round_half_even(cy - c);
+  auto corner = [rounding](double v) {
+    return rounding == CornerRounding::HalfToEven ? round_half_even(v) : static_cast<int64_t>(std::floor(v + 0.5));
+  };
+  int64_t xmin = corner(cx - c), ymin = corner(cy - c);
   int64_t xmax = xmin + side - 1, ymax = ymin + side - 1;
   const int64_t rows = frame.rows, cols = frame.cols;
   const int64_t left = std::max<int64_t>(0, -xmin), top = std::max<int64_t>(0, -ymin);
@@ -61,11 +64,11 @@ cv::Mat crop_subwindow(const cv::Mat& frame, double cx, double cy, int model_siz
 }
 
 cv::Mat crop_mask_subwindow(const cv::Mat& mask, double cx, double cy, int model_size, double original_size,
-                            CropInfo* info) {
+                            CropInfo* info, CornerRounding rounding) {
   if (mask.empty() || mask.channels() != 1) throw std::invalid_argument("crop_mask_subwindow: need a 1-channel mask");
   CropInfo local;
   CropInfo& where = info ? *info : local;
-  cv::Mat crop = crop_subwindow(mask, cx, cy, model_size, original_size, cv::Scalar::all(0), &where);
+  cv::Mat crop = crop_subwindow(mask, cx, cy, model_size, original_size, cv::Scalar::all(0), &where, rounding);
   const bool padded = where.padded_hw[0] != where.pad_info[2] || where.padded_hw[1] != where.pad_info[3];
   if (!padded || mask.depth() == CV_8U) return crop;
   // The reference pads into a uint8 array, which truncates a float mask (0.75 -> 0) before the resize.
@@ -76,7 +79,7 @@ cv::Mat crop_mask_subwindow(const cv::Mat& mask, double cx, double cy, int model
     uint8_t* out = truncated.ptr<uint8_t>(r);
     for (int c = 0; c < mask.cols; ++c) out[c] = static_cast<uint8_t>(static_cast<int64_t>(in[c]));
   }
-  return crop_subwindow(truncated, cx, cy, model_size, original_size, cv::Scalar::all(0), nullptr);
+  return crop_subwindow(truncated, cx, cy, model_size, original_size, cv::Scalar::all(0), nullptr, rounding);
 }
 
 cv::Scalar mean_colour(const cv::Mat& frame) { return cv::mean(frame); }

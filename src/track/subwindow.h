@@ -18,17 +18,22 @@ struct CropInfo {
   std::array<int64_t, 2> padded_hw{};
 };
 
+// How the window's top-left corner is rounded to whole pixels: TracKit (OceanPlus) uses Python's round (half to
+// even), pysot-style trackers (NanoTrack) floor(x + 0.5) (half up).
+enum class CornerRounding { HalfToEven, HalfUp };
+
 // frame: 8-bit (or floating-point, for masks), 1 or 3 channels. pad_value: per channel, truncated to 8 bits as the
 // reference's uint8 array does.
 // Returns the model_size × model_size crop (same type as frame).
 cv::Mat crop_subwindow(const cv::Mat& frame, double cx, double cy, int model_size, double original_size,
-                       const cv::Scalar& pad_value, CropInfo* info = nullptr);
+                       const cv::Scalar& pad_value, CropInfo* info = nullptr,
+                       CornerRounding rounding = CornerRounding::HalfToEven);
 
 // The reference's mask crop (get_subwindow_tracking_mask): zero padding, one channel. An 8-bit mask gives an 8-bit
 // crop; a floating-point mask stays floating-point when no padding is needed, and is truncated to 8 bits when it is
 // (the reference pads into a uint8 array), as TracKit does.
 cv::Mat crop_mask_subwindow(const cv::Mat& mask, double cx, double cy, int model_size, double original_size,
-                            CropInfo* info = nullptr);
+                            CropInfo* info = nullptr, CornerRounding rounding = CornerRounding::HalfToEven);
 
 // Per-channel mean of a BGR frame (the pad colour is taken from the first frame once, at initialisation).
 cv::Scalar mean_colour(const cv::Mat& frame);

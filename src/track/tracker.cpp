@@ -103,6 +103,7 @@ InitReport Tracker::init_with_mask(const cv::Mat& frame_in, const cv::Mat& mask_
   report.warnings.insert(report.warnings.begin(), warnings.begin(), warnings.end());
   cyclic_mode_ = false;
   last_ = make_result(cv::Mat(), frame.size(), 1.0);
+  last_.mask_is_box = false;
   mask01.copyTo(last_.mask);
   last_.prob.release();
   mask01.convertTo(last_.prob, CV_32F);
@@ -136,6 +137,7 @@ InitReport Tracker::init_with_box_no_cycles(const cv::Mat& frame_in, const cv::R
   report.warnings.insert(report.warnings.begin(), warnings.begin(), warnings.end());
   cyclic_mode_ = false;
   last_ = make_result(cv::Mat(), frame.size(), 1.0);
+  last_.mask_is_box = false;
   last_.mask = pseudo;
   pseudo.convertTo(last_.prob, CV_32F);
   return report;
@@ -157,10 +159,12 @@ InitReport Tracker::init_with_box(const cv::Mat& frame_in, const cv::Rect2d& box
     cv::Mat fake;
     cv::compare(r.prob, params_.cyclic_fake_ratio * max_prob, fake, cv::CMP_GT);
     fake = fake / 255;
-    cv::Mat z_mask = crop_mask_subwindow(fake, init_pos.x, init_pos.y, model_->geometry().exemplar_size, report.s_z);
+    cv::Mat z_mask = crop_mask_subwindow(fake, init_pos.x, init_pos.y, model_->geometry().exemplar_size, report.s_z,
+                                         nullptr, params_.crop_rounding);
     z_mask = z_mask > 0;  // "> 0.5" on a 0/1 uint8 crop
     z_mask = z_mask / 255;
     model_->reset_target_mask(*features_, z_mask);
+    if (model_->geometry().fits_first_frame) fit_first_frame(frame, fake, init_pos, report.s_z);
     set_state(init_pos, init_size);
     report.cyclic_steps.push_back(std::move(step));
     report.cyclic_masks.push_back(z_mask);
@@ -197,12 +201,26 @@ InitReport Tracker::init_common(const cv::Mat& frame, const cv::Point2d& centre,
   report.s_z = s_z;
   report.instance_size = instance_size_;
   report.pad_colour = pad_colour_;
-  report.z_crop = crop_subwindow(frame, centre.x, centre.y, geo.exemplar_size, s_z, pad_colour_, &report.z_crop_info);
-  cv::Mat z_mask = crop_mask_subwindow(mask01, centre.x, centre.y, geo.exemplar_size, s_z);
+  report.z_crop = crop_subwindow(frame, centre.x, centre.y, geo.exemplar_size, s_z, pad_colour_, &report.z_crop_info,
+                                 params_.crop_rounding);
+  cv::Mat z_mask = crop_mask_subwindow(mask01, centre.x, centre.y, geo.exemplar_size, s_z, nullptr, params_.crop_rounding);
   z_mask = z_mask > 0;
   report.z_mask = z_mask / 255;
   features_ = model_->make_target(report.z_crop, report.z_mask);
+  if (geo.fits_first_frame) fit_first_frame(frame, mask01, centre, s_z);
   return report;
+}
+
+void Tracker::fit_first_frame(const cv::Mat& frame, const cv::Mat& mask01, const cv::Point2d& centre, double s_z) {
+  // The first frame cropped exactly as a search crop at the initial state would be.
+  const double s_x = s_z * instance_size_ / model_->geometry().exemplar_size;
+  const double side = params_.search_rounding == SideRounding::HalfAwayFromZero ? round_half_away(s_x)
+                                                                              : round_half_even(s_x);
+  const cv::Mat x_crop = crop_subwindow(frame, centre.x, centre.y, instance_size_, side, pad_colour_, nullptr,
+                                        params_.crop_rounding);
+  cv::Mat x_mask = crop_mask_subwindow(mask01, centre.x, centre.y, instance_size_, side, nullptr, params_.crop_rounding);
+  x_mask = x_mask > 0;
+  model_->fit_first_frame(*features_, x_crop, x_mask / 255);
 }
 
 TargetResult Tracker::make_result(const cv::Mat& prob, const cv::Size& frame_size, double score) {
@@ -214,7 +232,9 @@ TargetResult Tracker::make_result(const cv::Mat& prob, const cv::Size& frame_siz
   r.score = score;
   r.status = score < params_.uncertain_score ? TargetStatus::Uncertain : TargetStatus::Tracking;
   if (prob.empty()) {
-    r.mask = cv::Mat::zeros(frame_size, CV_8U);
+    // A box-only model (no mask head): the filled box is the best mask there is.
+    r.mask = box_mask(r.box, frame_size.height, frame_size.width);
+    r.mask_is_box = true;
     return r;
   }
   r.prob = prob;
@@ -250,7 +270,8 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   t.s_x_rounded = params_.search_rounding == SideRounding::HalfAwayFromZero ? round_half_away(t.s_x)
                                                                            : round_half_even(t.s_x);
   auto clock = std::chrono::steady_clock::now();
-  t.x_crop = crop_subwindow(frame, pos_.x, pos_.y, instance_size_, t.s_x_rounded, pad_colour_, &t.crop);
+  t.x_crop = crop_subwindow(frame, pos_.x, pos_.y, instance_size_, t.s_x_rounded, pad_colour_, &t.crop,
+                            params_.crop_rounding);
   t.crop_ms = ms_since(clock);
   clock = std::chrono::steady_clock::now();
   t.search = model_->track(*features_, t.x_crop);

@@ -118,6 +118,7 @@ class Tracker {
   InitReport init_common(const cv::Mat& frame, const cv::Point2d& centre, const cv::Size2d& size,
                          const cv::Mat& mask01);
   TargetResult make_result(const cv::Mat& prob, const cv::Size& frame_size, double score);
+  void fit_first_frame(const cv::Mat& frame, const cv::Mat& mask01, const cv::Point2d& centre, double s_z);
 
   std::shared_ptr<TrackingModel> model_;
   TrackerParams params_;

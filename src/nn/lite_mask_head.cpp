@@ -1,0 +1,220 @@
+#include "nn/lite_mask_head.h"
+
+#include <ATen/ATen.h>
+
+#include <array>
+#include <cmath>
+
+#include "common/error.h"
+
+namespace oceanplus::nn {
+namespace {
+
+constexpr int64_t kSearchSide = 255;  // the search crop; the head's output covers it exactly
+
+// Stride-2 upsampling that keeps the 'same'-padded grid: cell i of the coarse map sits on cell 2i of the fine one,
+// so an aligned resize to 2n-1 cells puts every coarse value in place; the last fine cell repeats its neighbour.
+at::Tensor up2(const at::Tensor& x) {
+  const int64_t h = x.size(2), w = x.size(3);
+  at::Tensor y = at::upsample_bilinear2d(x, {2 * h - 1, 2 * w - 1}, true);
+  return at::replication_pad2d(y, {0, 1, 0, 1});
+}
+
+}  // namespace
+
+at::Tensor area_resize(const at::Tensor& x, int64_t side) { return at::adaptive_avg_pool2d(x, {side, side}); }
+
+LiteMaskHead::LiteMaskHead(int64_t feature_channels, int64_t corr_channels)
+    : feature_channels_(feature_channels), corr_channels_(corr_channels) {}
+
+std::vector<std::pair<std::string, LiteMaskHead::Conv*>> LiteMaskHead::convs() {
+  return {{"t_embed", &t_embed_}, {"s_embed", &s_embed_}, {"s16.a", &s16_a_}, {"s16.b", &s16_b_},
+          {"s16.out", &s16_out_}, {"s8.a", &s8_a_},       {"s8.b", &s8_b_},   {"s8.out", &s8_out_},
+          {"s4.proj", &s4_proj_}, {"s4.a", &s4_a_},       {"s4.b", &s4_b_},   {"s4.out", &s4_out_},
+          {"s2.proj", &s2_proj_}, {"s2.a", &s2_a_},       {"s2.out", &s2_out_}};
+}
+
+std::vector<std::pair<std::string, const LiteMaskHead::Conv*>> LiteMaskHead::convs() const {
+  std::vector<std::pair<std::string, const Conv*>> out;
+  for (auto& [key, conv] : const_cast<LiteMaskHead*>(this)->convs()) out.emplace_back(key, conv);
+  return out;
+}
+
+// The decoder's shapes: (output channels, input channels, kernel) per convolution, in convs() order.
+static std::vector<std::array<int64_t, 3>> conv_shapes(int64_t c, int64_t corr, int64_t embed) {
+  return {{embed, c, 1},        {embed, c, 1},   {32, corr + c + 1, 3}, {32, 32, 3}, {1, 32, 1},
+          {24, 32 + 24 + 2, 3}, {16, 24, 3},     {1, 16, 1},            {8, 16, 1},  {12, 16 + 8, 3},
+          {8, 12, 3},           {1, 8, 1},       {4, 16, 1},            {8, 8 + 4, 3}, {1, 8, 1}};
+}
+
+bool LiteMaskHead::load(io::WeightReader& weights) {
+  if (!weights.has("mask_head.t_embed.weight")) return false;
+  const auto shapes = conv_shapes(feature_channels_, corr_channels_, embed_);
+  size_t i = 0;
+  for (auto& [key, conv] : convs()) {
+    const auto& s = shapes[i++];
+    conv->weight = weights.take("mask_head." + key + ".weight", {s[0], s[1], s[2], s[2]});
+    conv->bias = weights.take("mask_head." + key + ".bias", {s[0]});
+    conv->padding = (s[2] - 1) / 2;
+  }
+  return true;
+}
+
+void LiteMaskHead::initialise(uint64_t seed) {
+  at::Generator generator = at::detail::createCPUGenerator(seed);
+  const auto shapes = conv_shapes(feature_channels_, corr_channels_, embed_);
+  size_t i = 0;
+  for (auto& [key, conv] : convs()) {
+    const auto& s = shapes[i++];
+    const double fan_in = static_cast<double>(s[1] * s[2] * s[2]);
+    const bool is_output = key.size() > 4 && key.compare(key.size() - 4, 4, ".out") == 0;
+    // He initialisation for the ReLU layers; small outputs with a background bias (most pixels are background).
+    const double std = is_output ? 0.01 : std::sqrt(2.0 / fan_in);
+    conv->weight = at::randn({s[0], s[1], s[2], s[2]}, generator, at::kFloat) * std;
+    conv->bias = is_output ? at::full({s[0]}, -2.0, at::kFloat) : at::zeros({s[0]}, at::kFloat);
+    conv->padding = (s[2] - 1) / 2;
+  }
+}
+
+std::vector<std::pair<std::string, at::Tensor>> LiteMaskHead::named_parameters() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& [key, conv] : convs()) {
+    out.emplace_back("mask_head." + key + ".weight", conv->weight);
+    out.emplace_back("mask_head." + key + ".bias", conv->bias);
+  }
+  return out;
+}
+
+void LiteMaskHead::add_to(io::StateDict& out) const {
+  for (const auto& [key, tensor] : named_parameters()) out.tensors[key] = tensor.detach().clone().contiguous();
+}
+
+LiteMaskTemplate LiteMaskHead::make_template(const at::Tensor& zf, const at::Tensor& template_mask) const {
+  if (zf.dim() != 4 || zf.size(1) != feature_channels_) {
+    throw Error("mask head: template feature has shape " + io::shape_to_string(zf.sizes().vec()));
+  }
+  LiteMaskTemplate state;
+  const at::Tensor keys = at::conv2d(zf, t_embed_.weight, t_embed_.bias);  // 1×D×8×8
+  state.arn_keys = keys.flatten(2).transpose(1, 2).contiguous();          // 1×64×D
+  set_template_mask(state, template_mask);
+  return state;
+}
+
+void LiteMaskHead::set_template_mask(LiteMaskTemplate& state, const at::Tensor& template_mask) const {
+  if (template_mask.dim() != 4 || template_mask.size(1) != 1) {
+    throw Error("mask head: template mask has shape " + io::shape_to_string(template_mask.sizes().vec()));
+  }
+  // One value per template cell: the fraction of the cell's pixels that are target.
+  state.arn_values = area_resize(template_mask.to(at::kFloat), 8).flatten(2).transpose(1, 2).contiguous();  // 1×64×1
+}
+
+namespace {
+// The target model's per-pixel features at stride 8: the stride-8 tap and the upsampled stride-16 feature.
+at::Tensor target_model_features(const NanoTrackTaps& taps) {
+  return at::cat({taps.stride8, up2(taps.stride16)}, 1);  // N×F×32×32
+}
+}  // namespace
+
+void LiteMaskHead::fit_target_model(LiteMaskTemplate& state, const NanoTrackTaps& taps, const at::Tensor& search_mask,
+                                    double ridge) const {
+  at::NoGradGuard no_grad;
+  const at::Tensor features = target_model_features(taps).detach();  // 1×F×32×32
+  const int64_t f = features.size(1), cells = features.size(2) * features.size(3);
+  at::Tensor x = features[0].reshape({f, cells}).t().to(at::kDouble);  // cells×F
+  state.tm_mean = x.mean(0);
+  state.tm_std = x.std(0, false).clamp_min(1e-3);
+  x = (x - state.tm_mean) / state.tm_std;
+  x = at::cat({x, at::ones({cells, 1}, x.options())}, 1);
+  // Targets in [-1, 1]: the fraction of each stride-8 cell covered by the mask.
+  const at::Tensor y = (area_resize(search_mask.to(at::kFloat), features.size(2)).reshape({cells, 1}).to(at::kDouble)) * 2 - 1;
+  at::Tensor gram = at::matmul(x.t(), x);
+  gram = gram + at::eye(f + 1, x.options()) * (ridge * static_cast<double>(cells));
+  state.tm_weights = at::linalg_solve(gram, at::matmul(x.t(), y)).to(at::kFloat).reshape({f + 1});
+  state.tm_mean = state.tm_mean.to(at::kFloat);
+  state.tm_std = state.tm_std.to(at::kFloat);
+}
+
+at::Tensor LiteMaskHead::target_model_map(const LiteMaskTemplate& state, const NanoTrackTaps& taps) const {
+  const int64_t n = taps.stride8.size(0), h = taps.stride8.size(2), w = taps.stride8.size(3);
+  if (!state.tm_weights.defined()) return at::zeros({n, 1, h, w}, taps.stride8.options());
+  at::NoGradGuard no_grad;
+  const at::Tensor features = target_model_features(taps).detach();
+  const int64_t f = features.size(1);
+  // Fold the standardisation into a 1×1 convolution: w·(x-m)/s + b = (w/s)·x + (b - Σ w·m/s).
+  const at::Tensor wf = state.tm_weights.slice(0, 0, f) / state.tm_std;
+  const at::Tensor bias = state.tm_weights.slice(0, f, f + 1) - (wf * state.tm_mean).sum().reshape({1});
+  const at::Tensor map = at::conv2d(features, wf.reshape({1, f, 1, 1}), bias);
+  return map.clamp(-2, 2);
+}
+
+namespace {
+at::Tensor conv_relu(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t pad) {
+  return at::relu(at::conv2d(x, w, b, {1, 1}, {pad, pad}));
+}
+}  // namespace
+
+at::Tensor LiteMaskHead::decode(const at::Tensor& arn, const at::Tensor& tm, const LiteMaskInputs& in,
+                                std::vector<at::Tensor>* deep) const {
+  auto cr = [](const Conv& c, const at::Tensor& x) { return conv_relu(x, c.weight, c.bias, c.padding); };
+  auto lin = [](const Conv& c, const at::Tensor& x) { return at::conv2d(x, c.weight, c.bias, {1, 1}, {c.padding, c.padding}); };
+  const NanoTrackTaps& t = in.taps;
+  at::Tensor h = cr(s16_b_, cr(s16_a_, at::cat({in.cls_corr, t.stride16, arn}, 1)));  // 16²
+  if (deep) deep->push_back(lin(s16_out_, h));
+  h = cr(s8_b_, cr(s8_a_, at::cat({up2(h), t.stride8, tm, up2(arn)}, 1)));  // 32²
+  if (deep) deep->push_back(lin(s8_out_, h));
+  h = cr(s4_b_, cr(s4_a_, at::cat({up2(h), cr(s4_proj_, t.stride4)}, 1)));  // 64²
+  if (deep) deep->push_back(lin(s4_out_, h));
+  h = cr(s2_a_, at::cat({up2(h), cr(s2_proj_, t.stride2)}, 1));  // 128²
+  const at::Tensor logits = lin(s2_out_, h);
+  // Cell i of the stride-2 map is centred on crop pixel 2i: an aligned resize to 255 puts it there.
+  return at::upsample_bilinear2d(logits, {kSearchSide, kSearchSide}, true);
+}
+
+LiteMaskOutput LiteMaskHead::forward(const LiteMaskTemplate& state, const LiteMaskInputs& in,
+                                     bool deep_supervision) const {
+  return forward_batch({state}, in, deep_supervision);
+}
+
+LiteMaskOutput LiteMaskHead::forward_batch(const std::vector<LiteMaskTemplate>& states, const LiteMaskInputs& in,
+                                           bool deep_supervision) const {
+  const at::Tensor& xf = in.taps.stride16;
+  const int64_t n = xf.size(0);
+  if (states.empty() || (states.size() != 1 && static_cast<int64_t>(states.size()) != n)) {
+    throw Error("mask head: " + std::to_string(states.size()) + " template states for a batch of " + std::to_string(n));
+  }
+  if (xf.size(1) != feature_channels_ || xf.size(2) != 16 || xf.size(3) != 16) {
+    throw Error("mask head: the search feature must be N×" + std::to_string(feature_channels_) +
+                "×16×16 (a 255 crop), got " + io::shape_to_string(xf.sizes().vec()));
+  }
+  LiteMaskOutput out;
+  // ARN: each search cell attends over the template cells; the retrieved value is the template mask there.
+  std::vector<at::Tensor> keys, values, tms;
+  for (const auto& s : states) {
+    keys.push_back(s.arn_keys);
+    values.push_back(s.arn_values);
+  }
+  at::Tensor key = at::cat(keys, 0), value = at::cat(values, 0);
+  if (states.size() == 1 && n > 1) {
+    key = key.expand({n, -1, -1});
+    value = value.expand({n, -1, -1});
+  }
+  const at::Tensor query = at::conv2d(xf, s_embed_.weight, s_embed_.bias).flatten(2).transpose(1, 2);  // N×256×D
+  const at::Tensor att = at::softmax(at::matmul(query, key.transpose(1, 2)) / std::sqrt(static_cast<double>(embed_)), -1);
+  out.arn = at::matmul(att, value).transpose(1, 2).reshape({n, 1, 16, 16}).clamp(0, 1);
+  // Target model: per state (each batch item has its own first frame in training).
+  if (states.size() == 1) {
+    out.target_model = target_model_map(states[0], in.taps);
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      NanoTrackTaps one;
+      one.stride8 = in.taps.stride8.slice(0, i, i + 1);
+      one.stride16 = in.taps.stride16.slice(0, i, i + 1);
+      tms.push_back(target_model_map(states[i], one));
+    }
+    out.target_model = at::cat(tms, 0);
+  }
+  out.logits = decode(out.arn, out.target_model, in, deep_supervision ? &out.deep_logits : nullptr);
+  return out;
+}
+
+}  // namespace oceanplus::nn

@@ -1,0 +1,86 @@
+#include "track/nanotrack_model.h"
+
+#include <ATen/ATen.h>
+
+#include "common/error.h"
+#include "track/oceanplus_model.h"  // bgr_to_tensor, mask_to_tensor, tensor_to_mat
+
+namespace oceanplus::track {
+
+NanoTrackModel::NanoTrackModel(std::shared_ptr<nn::NanoTrackNet> net, std::shared_ptr<nn::LiteMaskHead> mask_head)
+    : net_(std::move(net)), mask_head_(std::move(mask_head)) {
+  if (!net_) throw Error("NanoTrackModel: no network");
+  geometry_.exemplar_size = 127;
+  geometry_.stride = 16;
+  geometry_.has_mask = mask_head_ != nullptr;
+  geometry_.has_template_update = false;
+  geometry_.fits_first_frame = mask_head_ != nullptr;
+}
+
+std::shared_ptr<NanoTrackModel> NanoTrackModel::from_state(const io::StateDict& state, const nn::LoadOptions& options) {
+  auto net = nn::NanoTrackNet::load(state, options);
+  io::WeightReader reader(state);
+  auto head = std::make_shared<nn::LiteMaskHead>(net->feature_channels(),
+                                                 net->version() == nn::NanoTrackVersion::V2 ? 64 : 96);
+  if (!head->load(reader)) {
+    head.reset();
+  } else if (net->version() != nn::NanoTrackVersion::V2) {
+    throw Error(state.source + ": the OceanPlus-Lite mask head is built on NanoTrack v2 (16×16 features), not v3");
+  }
+  return std::make_shared<NanoTrackModel>(std::move(net), std::move(head));
+}
+
+std::shared_ptr<NanoTrackModel> NanoTrackModel::load(const std::string& path, const nn::LoadOptions& options) {
+  return from_state(io::load_state_dict(path), options);
+}
+
+std::string NanoTrackModel::name() const {
+  return std::string(mask_head_ ? "OceanPlus-Lite-" : "NanoTrack-") + nn::nanotrack_version_name(net_->version());
+}
+
+NanoTrackTarget& NanoTrackModel::target_of(TargetFeatures& target) {
+  auto* t = dynamic_cast<NanoTrackTarget*>(&target);
+  if (!t) throw Error("target state does not belong to a NanoTrack model");
+  return *t;
+}
+
+std::unique_ptr<TargetFeatures> NanoTrackModel::make_target(const cv::Mat& z_crop, const cv::Mat& mask) {
+  at::NoGradGuard no_grad;
+  auto target = std::make_unique<NanoTrackTarget>();
+  target->zf = net_->backbone(bgr_to_tensor(z_crop));
+  if (mask_head_) target->mask = mask_head_->make_template(target->zf, mask_to_tensor(mask).unsqueeze(0));
+  return target;
+}
+
+void NanoTrackModel::reset_target_mask(TargetFeatures& target, const cv::Mat& mask) {
+  if (!mask_head_) return;
+  at::NoGradGuard no_grad;
+  mask_head_->set_template_mask(target_of(target).mask, mask_to_tensor(mask).unsqueeze(0));
+}
+
+void NanoTrackModel::fit_first_frame(TargetFeatures& target, const cv::Mat& x_crop, const cv::Mat& x_mask) {
+  if (!mask_head_) return;
+  at::NoGradGuard no_grad;
+  nn::NanoTrackTaps taps;
+  net_->backbone(bgr_to_tensor(x_crop), &taps);
+  mask_head_->fit_target_model(target_of(target).mask, taps, mask_to_tensor(x_mask).unsqueeze(0));
+}
+
+SearchResult NanoTrackModel::track(TargetFeatures& target, const cv::Mat& x_crop) {
+  NanoTrackTarget& t = target_of(target);
+  at::NoGradGuard no_grad;
+  nn::LiteMaskInputs inputs;
+  const at::Tensor xf = net_->backbone(bgr_to_tensor(x_crop), mask_head_ ? &inputs.taps : nullptr);
+  const nn::NanoTrackHeadOutput head = net_->head(t.zf, xf);
+  SearchResult r;
+  r.score = tensor_to_mat(at::softmax(head.cls, 1)[0][1]);
+  for (int i = 0; i < 4; ++i) r.ltrb[i] = tensor_to_mat(head.loc[0][i]);
+  if (mask_head_) {
+    inputs.cls_corr = head.cls_corr;
+    const nn::LiteMaskOutput mask = mask_head_->forward(t.mask, inputs);
+    r.mask_prob = tensor_to_mat(at::sigmoid(mask.logits)[0][0]);
+  }
+  return r;
+}
+
+}  // namespace oceanplus::track
