@@ -108,6 +108,20 @@ StateDict load_state_dict(const std::string& path) {
   return load_state_dict_from_bytes(bytes, path);
 }
 
+void save_state_dict(const StateDict& state, const std::string& path) {
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
+  for (const auto& [key, tensor] : state.tensors) dict.insert(key, tensor.detach().cpu().contiguous());
+  const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(dict));
+  const std::string temporary = path + ".partial";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) throw WeightsError(path, "cannot open for writing");
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw WeightsError(path, "write failed (disk full?)");
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) throw WeightsError(path, "cannot rename " + temporary);
+}
+
 std::string shape_to_string(const std::vector<int64_t>& shape) {
   std::ostringstream s;
   s << '[';

@@ -25,6 +25,10 @@ StateDict load_state_dict(const std::string& path);
 // The same from bytes already in memory (tests, fuzzing).
 StateDict load_state_dict_from_bytes(const std::vector<char>& bytes, const std::string& name_for_errors);
 
+// Writes a plain dict {key: tensor} with torch.save's zip format (readable by load_state_dict and by Python's
+// torch.load). Written to a temporary file and renamed, so that an interrupted write never leaves a truncated file.
+void save_state_dict(const StateDict& state, const std::string& path);
+
 // Strips the 'module.' and 'feature_extractor.' prefixes the reference loader strips.
 std::string strip_key_prefixes(const std::string& key);
 

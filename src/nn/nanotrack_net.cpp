@@ -368,6 +368,18 @@ NanoTrackHeadOutput NanoTrackNet::head(const at::Tensor& zf, const at::Tensor& x
   return out;
 }
 
+at::Tensor NanoTrackNet::cls_correlation(const at::Tensor& zf, const at::Tensor& xf) const {
+  if (zf.size(0) != xf.size(0)) throw Error("cls_correlation: template and search batches differ");
+  std::vector<at::Tensor> out;
+  for (int64_t i = 0; i < zf.size(0); ++i) {
+    const at::Tensor z = zf.slice(0, i, i + 1), x = xf.slice(0, i, i + 1);
+    at::Tensor corr = (*corr_pw_cls_)(z, x);
+    if (version_ == NanoTrackVersion::V3) corr = (*down_cls_)(at::cat({corr, (*corr_dw_cls_)(z, x)}, 1));
+    out.push_back(corr);
+  }
+  return at::cat(out, 0);
+}
+
 io::StateDict NanoTrackNet::synthetic_weights(NanoTrackVersion version, uint64_t seed) {
   at::NoGradGuard no_grad;
   io::StateDict out;

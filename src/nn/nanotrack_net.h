@@ -59,6 +59,10 @@ class NanoTrackNet {
   NanoTrackHeadOutput head(const at::Tensor& zf, const at::Tensor& xf,
                            std::map<std::string, at::Tensor>* trace = nullptr) const;
 
+  // Only the classification branch's correlation feature (what the mask head reads), without the towers; one
+  // template per batch item (zf N×C×8×8 with xf N×C×H×W), for training.
+  at::Tensor cls_correlation(const at::Tensor& zf, const at::Tensor& xf) const;
+
   struct Layer;  // a convolution with its folded BatchNorm and activation (nanotrack_net.cpp)
   struct Block;
   struct Correlation;

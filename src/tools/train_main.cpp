@@ -1,0 +1,360 @@
+// oceanplus-train: trains the OceanPlus-Lite mask head (nn/lite_mask_head.h) on a frozen NanoTrack v2, from the
+// train pack's template/search pairs (train/pair_sampler.h). Loss: BCE + 0.1 · contour BCE (the paper's Eq. 5) plus
+// deep supervision at strides 16/8/4. Adam with a warm-up and a cosine decay. Deterministic for a seed; checkpoints
+// are resumable (the optimizer state sits beside the model in <out>.state.pt).
+#include <ATen/ATen.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/openmp_env.h"
+#include "io/weights.h"
+#include "nn/lite_mask_head.h"
+#include "nn/nanotrack_net.h"
+#include "track/oceanplus_model.h"
+#include "train/pair_sampler.h"
+
+namespace {
+
+using namespace oceanplus;
+
+const char* kUsage =
+    "usage: oceanplus-train --data DIR --backbone NANOTRACK_V2.pt --out MODEL.pt [options]\n"
+    "\n"
+    "Trains the OceanPlus-Lite mask head on a frozen NanoTrack v2 and writes MODEL.pt (NanoTrack weights plus\n"
+    "mask_head.*), loadable by oceanplus-track, oceanplus-eval and the oceanplustrack element.\n"
+    "\n"
+    "  --data DIR              a train pack (index.jsonl, images/, masks/); may be given twice\n"
+    "  --backbone FILE         NanoTrack v2 weights (frozen: backbone and box head)\n"
+    "  --out FILE              the model to write (also at every checkpoint)\n"
+    "  --iterations N          optimizer steps (default 3000)\n"
+    "  --batch N               pairs per step (default 16)\n"
+    "  --lr X                  peak learning rate (default 2e-3; 100 warm-up steps, cosine decay to 1/20)\n"
+    "  --seed N                seed of the pairs and the initial weights (default 1)\n"
+    "  --exclude-source NAME   skip a source of the pack (repeatable), e.g. human_vikram\n"
+    "  --checkpoint-every N    write MODEL.pt and MODEL.pt.state.pt every N steps (default 250)\n"
+    "  --resume                continue from MODEL.pt.state.pt\n"
+    "  --val-every N           mean IoU on held-out pack images every N steps (default 250; 0 = never)\n"
+    "  --threads N             CPU threads (default 2)\n";
+
+struct Options {
+  std::vector<std::string> data;
+  std::string backbone, out;
+  int iterations = 3000, batch = 16, checkpoint_every = 250, val_every = 250, threads = 2;
+  double lr = 2e-3;
+  uint64_t seed = 1;
+  std::vector<std::string> exclude;
+  bool resume = false;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw Error("option " + a + " needs a value");
+      return argv[++i];
+    };
+    auto number = [&](const std::string& v) {
+      try {
+        size_t used = 0;
+        const double d = std::stod(v, &used);
+        if (used != v.size()) throw std::invalid_argument(v);
+        return d;
+      } catch (const std::exception&) {
+        throw Error("option " + a + ": '" + v + "' is not a number");
+      }
+    };
+    if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      std::exit(0);
+    } else if (a == "--data") {
+      o.data.push_back(value());
+    } else if (a == "--backbone") {
+      o.backbone = value();
+    } else if (a == "--out") {
+      o.out = value();
+    } else if (a == "--iterations") {
+      o.iterations = static_cast<int>(number(value()));
+    } else if (a == "--batch") {
+      o.batch = static_cast<int>(number(value()));
+    } else if (a == "--lr") {
+      o.lr = number(value());
+    } else if (a == "--seed") {
+      o.seed = static_cast<uint64_t>(number(value()));
+    } else if (a == "--exclude-source") {
+      o.exclude.push_back(value());
+    } else if (a == "--checkpoint-every") {
+      o.checkpoint_every = static_cast<int>(number(value()));
+    } else if (a == "--val-every") {
+      o.val_every = static_cast<int>(number(value()));
+    } else if (a == "--threads") {
+      o.threads = static_cast<int>(number(value()));
+    } else if (a == "--resume") {
+      o.resume = true;
+    } else {
+      throw Error("unknown option '" + a + "' (see --help)");
+    }
+  }
+  if (o.data.empty() || o.backbone.empty() || o.out.empty()) throw Error("--data, --backbone and --out are required (see --help)");
+  if (o.iterations < 1 || o.batch < 1 || o.threads < 1 || !(o.lr > 0)) throw Error("iterations, batch, threads and lr must be positive");
+  if (o.checkpoint_every < 1) o.checkpoint_every = o.iterations;
+  return o;
+}
+
+// Held-out images: a stable hash of the image path picks 1 in 20 (never DAVIS: the pack has none).
+bool held_out(const train::TrainEntry& e) {
+  return std::hash<std::string>{}(e.image) % 20 == 0;
+}
+
+struct Batch {
+  at::Tensor reference, reference_mask, search, search_mask, contour;  // N×3×255², N×1×255², ...
+};
+
+Batch make_batch(const train::PairSampler& sampler, uint64_t seed, uint64_t first, int count) {
+  std::vector<at::Tensor> ref, ref_mask, search, search_mask, contour;
+  for (int i = 0; i < count; ++i) {
+    const train::TrainingPair p = sampler.sample(seed, first + static_cast<uint64_t>(i));
+    ref.push_back(track::bgr_to_tensor(p.reference_bgr));
+    ref_mask.push_back(track::mask_to_tensor(p.reference_mask).unsqueeze(0));
+    search.push_back(track::bgr_to_tensor(p.search_bgr));
+    search_mask.push_back(track::mask_to_tensor(p.search_mask).unsqueeze(0));
+    contour.push_back(track::mask_to_tensor(train::contour_map(p.search_mask, 3)).unsqueeze(0));
+  }
+  return {at::cat(ref), at::cat(ref_mask), at::cat(search), at::cat(search_mask), at::cat(contour)};
+}
+
+struct Losses {
+  at::Tensor total;
+  double main = 0, contour = 0, deep = 0, iou = 0;
+};
+
+// One forward pass of the frozen network and the head on a batch.
+Losses run_batch(const nn::NanoTrackNet& net, const nn::LiteMaskHead& head, const Batch& b, bool with_grad) {
+  const int64_t n = b.search.size(0);
+  nn::LiteMaskInputs in;
+  nn::NanoTrackTaps ref_taps;
+  at::Tensor zf, template_mask;
+  {
+    at::NoGradGuard no_grad;
+    // The template crop is the centre of the reference crop (offset (255-127)/2 = 64).
+    const at::Tensor z = b.reference.slice(2, 64, 191).slice(3, 64, 191).contiguous();
+    template_mask = b.reference_mask.slice(2, 64, 191).slice(3, 64, 191).contiguous();
+    zf = net.backbone(z);
+    net.backbone(b.reference, &ref_taps);
+    const at::Tensor xf = net.backbone(b.search, &in.taps);
+    in.cls_corr = net.cls_correlation(zf, xf);
+  }
+  std::vector<nn::LiteMaskTemplate> states;
+  for (int64_t i = 0; i < n; ++i) {
+    nn::LiteMaskTemplate s = head.make_template(zf.slice(0, i, i + 1), template_mask.slice(0, i, i + 1));
+    nn::NanoTrackTaps one;
+    one.stride8 = ref_taps.stride8.slice(0, i, i + 1);
+    one.stride16 = ref_taps.stride16.slice(0, i, i + 1);
+    head.fit_target_model(s, one, b.reference_mask.slice(0, i, i + 1));
+    states.push_back(std::move(s));
+  }
+  std::unique_ptr<at::NoGradGuard> no_grad;
+  if (!with_grad) no_grad = std::make_unique<at::NoGradGuard>();
+  const nn::LiteMaskOutput out = head.forward_batch(states, in, with_grad);
+  Losses l;
+  const at::Tensor per_pixel =
+      at::binary_cross_entropy_with_logits(out.logits, b.search_mask, {}, {}, at::Reduction::None);
+  const at::Tensor main = per_pixel.mean();
+  // Contour BCE: the same loss averaged over the mask's contour pixels only (paper Eq. 5, λ = 0.1).
+  const at::Tensor contour = (per_pixel * b.contour).sum() / b.contour.sum().clamp_min(1.0);
+  at::Tensor total = main + 0.1 * contour;
+  at::Tensor deep_sum = at::zeros({}, main.options());
+  for (const auto& d : out.deep_logits) {
+    const at::Tensor target = nn::area_resize(b.search_mask, d.size(2));
+    deep_sum = deep_sum + at::binary_cross_entropy_with_logits(d, target);
+  }
+  total = total + 0.2 * deep_sum;
+  l.total = total;
+  l.main = main.item<double>();
+  l.contour = contour.item<double>();
+  l.deep = deep_sum.item<double>();
+  {
+    at::NoGradGuard ng;
+    const at::Tensor pred = out.logits > 0, gt = b.search_mask > 0.5;
+    const at::Tensor inter = (pred & gt).flatten(1).sum(1).to(at::kDouble);
+    const at::Tensor uni = (pred | gt).flatten(1).sum(1).to(at::kDouble);
+    l.iou = at::where(uni > 0, inter / uni.clamp_min(1), at::ones_like(uni)).mean().item<double>();
+  }
+  return l;
+}
+
+struct Adam {
+  std::vector<std::pair<std::string, at::Tensor>> params;
+  std::vector<at::Tensor> m, v;
+  int64_t step = 0;
+  void init() {
+    for (auto& [k, p] : params) {
+      m.push_back(at::zeros_like(p));
+      v.push_back(at::zeros_like(p));
+    }
+  }
+  void update(double lr) {
+    at::NoGradGuard no_grad;
+    ++step;
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    const double c1 = 1 - std::pow(b1, static_cast<double>(step)), c2 = 1 - std::pow(b2, static_cast<double>(step));
+    for (size_t i = 0; i < params.size(); ++i) {
+      at::Tensor& p = params[i].second;
+      if (!p.grad().defined()) continue;
+      const at::Tensor g = p.grad();
+      m[i].mul_(b1).add_(g, 1 - b1);
+      v[i].mul_(b2).addcmul_(g, g, 1 - b2);
+      p.addcdiv_(m[i] / c1, (v[i] / c2).sqrt_().add_(eps), -lr);
+      p.mutable_grad() = at::Tensor();
+    }
+  }
+};
+
+std::string duration(double seconds) {
+  const int s = static_cast<int>(seconds + 0.5);
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%dm%02ds", s / 60, s % 60);
+  return buf;
+}
+
+void save(const Options& o, const io::StateDict& backbone, const nn::LiteMaskHead& head, const Adam& adam) {
+  io::StateDict model;
+  for (const auto& [k, t] : backbone.tensors) {
+    if (k.rfind("neck.", 0) != 0) model.tensors[k] = t;  // the neck is never used (nanotrack_spec.md §3)
+  }
+  head.add_to(model);
+  io::save_state_dict(model, o.out);
+  io::StateDict state;
+  for (size_t i = 0; i < adam.params.size(); ++i) {
+    state.tensors["adam.m." + adam.params[i].first] = adam.m[i];
+    state.tensors["adam.v." + adam.params[i].first] = adam.v[i];
+  }
+  state.tensors["step"] = at::full({}, static_cast<double>(adam.step), at::kDouble);
+  state.tensors["seed"] = at::full({}, static_cast<double>(o.seed), at::kDouble);
+  io::save_state_dict(state, o.out + ".state.pt");
+}
+
+int run(const Options& o) {
+  at::set_num_threads(o.threads);
+  const io::StateDict backbone_state = io::load_state_dict(o.backbone);
+  const auto net = nn::NanoTrackNet::load(backbone_state);
+  if (net->version() != nn::NanoTrackVersion::V2) throw Error(o.backbone + ": the mask head trains on NanoTrack v2");
+
+  std::vector<train::TrainEntry> train_entries, val_entries;
+  std::string root = o.data.front();
+  if (o.data.size() > 1) throw Error("one --data directory at a time (the sampler reads one pack)");
+  for (const auto& e : train::read_train_index(root)) (held_out(e) ? val_entries : train_entries).push_back(e);
+  train::SamplerOptions sampler_options;
+  sampler_options.exclude_sources = o.exclude;
+  const train::PairSampler sampler(root, train_entries, sampler_options);
+  const train::PairSampler val_sampler(root, val_entries, sampler_options);
+  std::cerr << "oceanplus-train: " << sampler.size() << " training objects, " << val_sampler.size()
+            << " held out; " << o.iterations << " steps of " << o.batch << " pairs\n";
+
+  nn::LiteMaskHead head(net->feature_channels(), 64);
+  head.initialise(o.seed);
+  Adam adam;
+  adam.params = head.named_parameters();
+  for (auto& [k, p] : adam.params) p.requires_grad_(true);
+  adam.init();
+  if (o.resume) {
+    // Load the head's weights in place, so that the optimizer keeps pointing at the same tensors.
+    const io::StateDict saved = io::load_state_dict(o.out);
+    const io::StateDict state = io::load_state_dict(o.out + ".state.pt");
+    io::WeightReader state_reader(state);
+    at::NoGradGuard no_grad;
+    for (size_t i = 0; i < adam.params.size(); ++i) {
+      const auto& [key, p] = adam.params[i];
+      const auto it = saved.tensors.find(key);
+      if (it == saved.tensors.end()) throw Error(o.out + ": missing key '" + key + "' to resume from");
+      p.copy_(it->second);
+      adam.m[i].copy_(state_reader.take("adam.m." + key, p.sizes().vec()));
+      adam.v[i].copy_(state_reader.take("adam.v." + key, p.sizes().vec()));
+    }
+    adam.step = static_cast<int64_t>(state.tensors.at("step").item<double>());
+    std::cerr << "oceanplus-train: resumed at step " << adam.step << "\n";
+  }
+
+  const bool tty = isatty(STDERR_FILENO);
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t first_step = adam.step;
+  auto fetch = [&](int64_t step) {
+    return std::async(std::launch::async, [&sampler, &o, step] {
+      return make_batch(sampler, o.seed, static_cast<uint64_t>(step) * o.batch, o.batch);
+    });
+  };
+  std::future<Batch> next = fetch(adam.step);
+  double avg_loss = 0, avg_iou = 0;
+  while (adam.step < o.iterations) {
+    const int64_t step = adam.step;
+    Batch batch = next.get();
+    if (step + 1 < o.iterations) next = fetch(step + 1);
+    const double progress = static_cast<double>(step) / o.iterations;
+    const double warm = std::min(1.0, (step + 1) / 100.0);
+    const double lr = o.lr * warm * (0.05 + 0.95 * 0.5 * (1 + std::cos(M_PI * progress)));
+    Losses l = run_batch(*net, head, batch, true);
+    l.total.backward();
+    adam.update(lr);
+    avg_loss = step == first_step ? l.total.item<double>() : 0.95 * avg_loss + 0.05 * l.total.item<double>();
+    avg_iou = step == first_step ? l.iou : 0.95 * avg_iou + 0.05 * l.iou;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double per_step = elapsed / static_cast<double>(adam.step - first_step);
+    const int done = static_cast<int>(40.0 * adam.step / o.iterations);
+    std::ostringstream line;
+    line << "[" << std::string(done, '#') << std::string(40 - done, '.') << "] " << adam.step << "/" << o.iterations
+         << " loss " << avg_loss << " (bce " << l.main << ", contour " << l.contour << ", deep " << l.deep
+         << ") iou " << avg_iou << " lr " << lr << " | " << (o.batch / per_step) << " pairs/s, eta "
+         << duration(per_step * (o.iterations - adam.step));
+    if (tty) {
+      std::cerr << "\r" << line.str() << "   " << std::flush;
+    } else if (adam.step % 25 == 0 || adam.step == o.iterations) {
+      std::cerr << line.str() << "\n";
+    }
+    if (adam.step % o.checkpoint_every == 0 || adam.step == o.iterations) {
+      save(o, backbone_state, head, adam);
+      if (tty) std::cerr << "\n";
+      std::cerr << "checkpoint: " << o.out << " at step " << adam.step << "\n";
+    }
+    if (o.val_every > 0 && (adam.step % o.val_every == 0 || adam.step == o.iterations) && val_sampler.size() > 0) {
+      double iou = 0;
+      const int val_batches = 4;
+      for (int v = 0; v < val_batches; ++v) {
+        const Batch vb = make_batch(val_sampler, o.seed + 7919, static_cast<uint64_t>(v) * o.batch, o.batch);
+        iou += run_batch(*net, head, vb, false).iou / val_batches;
+      }
+      if (tty) std::cerr << "\n";
+      std::cerr << "validation (held-out pack images, " << val_batches * o.batch << " pairs): mean IoU " << iou << "\n";
+    }
+  }
+  if (tty) std::cerr << "\n";
+  std::cerr << "oceanplus-train: done in "
+            << duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()) << ", wrote "
+            << o.out << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  oceanplus::prefer_passive_openmp_wait(argv);
+  try {
+    return run(parse(argc, argv));
+  } catch (const std::exception& e) {
+    std::cerr << "oceanplus-train: " << e.what() << "\n";
+    return 1;
+  }
+}
