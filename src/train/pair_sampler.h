@@ -89,8 +89,9 @@ class PairSampler {
   std::unique_ptr<Impl> impl_;
 };
 
-// CV_8U 0/1 map of the mask's contours (cv::findContours, every contour including holes) drawn `thickness` px wide
-// with cv::drawContours, for the paper's contour loss (Eq. 5). mask01: CV_8U, non-zero = object.
+// CV_8U 0/1 map of the mask's contours (cv::findContours, every contour including holes) drawn with cv::drawContours
+// at `thickness` (OpenCV's meaning: 1 is the one-pixel border, 3 reaches 2 px to either side of it), for the paper's
+// contour loss (Eq. 5). mask01: CV_8U, non-zero = object.
 cv::Mat contour_map(const cv::Mat& mask01, int thickness);
 
 // The tracker-style crop transform (source pixel → crop pixel) for a target box, before any jitter: the crop is the
