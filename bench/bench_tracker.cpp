@@ -16,7 +16,7 @@
 
 #include "common/error.h"
 #include "common/openmp_env.h"
-#include "track/oceanplus_model.h"
+#include "track/model_factory.h"
 #include "track/tracker.h"
 
 namespace {
@@ -32,7 +32,7 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   oceanplus::prefer_passive_openmp_wait(argv);
   using namespace oceanplus;
-  std::string model_spec = "random-mss", frames_dir, preset = "vot2020";
+  std::string model_spec = "random-mss", frames_dir, preset = "auto";
   cv::Rect2d box(638, 238, 48, 84);
   int count = 20, threads = 2;
   for (int i = 1; i < argc; ++i) {
@@ -70,8 +70,8 @@ int main(int argc, char** argv) {
       frames.push_back(cv::imread(f, cv::IMREAD_COLOR));
       if (frames.back().empty()) throw Error(f + ": unreadable image");
     }
-    auto model = track::OceanPlusModel::from_spec(model_spec);
-    track::Tracker tracker(model, track::load_params(preset));
+    const track::ModelHandle handle = track::load_tracking_model(model_spec);
+    track::Tracker tracker(handle.model, track::load_params(preset == "auto" ? handle.default_preset : preset));
     tracker.init_with_box_no_cycles(frames[0], box);
     std::vector<double> crop, net, peak, mask, total;
     for (int i = 0; i <= count; ++i) {
@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
       mask.push_back(t.mask_ms);
       total.push_back(t.crop_ms + t.network_ms + t.peak_ms + t.mask_ms);
     }
-    std::printf("model %s, %d threads, %dx%d frames, search %d, %d steps (median ms)\n", model->name().c_str(),
+    std::printf("model %s, %d threads, %dx%d frames, search %d, %d steps (median ms)\n", handle.model->name().c_str(),
                 threads, frames[0].cols, frames[0].rows, tracker.instance_size(), count);
     std::printf("crop %.2f  network %.2f  peak+update %.2f  mask %.2f  total %.2f  (%.1f fps)\n", median(crop),
                 median(net), median(peak), median(mask), median(total), 1000.0 / median(total));

@@ -65,6 +65,7 @@
 #include "common/error.h"
 #include "eval/label_png.h"
 #include "model_loader.h"
+#include "track/model_factory.h"
 #include "track/params.h"
 #include "track/track_session.h"
 
@@ -104,7 +105,7 @@ enum {
 
 #define DEFAULT_MODEL NULL
 #define DEFAULT_VARIANT GST_OCEANPLUS_VARIANT_AUTO
-#define DEFAULT_PRESET "vot2020"
+#define DEFAULT_PRESET "auto"
 #define DEFAULT_DEVICE GST_OCEANPLUS_DEVICE_AUTO
 #define DEFAULT_THREADS 0
 #define DEFAULT_MASK_THRESHOLD -1.0
@@ -572,9 +573,12 @@ gst_oceanplus_track_start (GstBaseTransform * trans)
   choice.device = (oceanplus::gst::ComputeDevice) settings.device;
   choice.threads = (int) settings.threads;
 
+  // A bad preset name fails before the (slower) model load.
+  const bool auto_preset = settings.preset == "auto";
   track::TrackerParams params;
   try {
-    params = track::load_params (settings.preset);
+    if (!auto_preset)
+      params = track::load_params (settings.preset);
   } catch (const std::exception &e) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Invalid tracker preset '%s'.", settings.preset.c_str ()),
         ("%s", e.what ()));
@@ -585,16 +589,18 @@ gst_oceanplus_track_start (GstBaseTransform * trans)
   try {
     loaded = oceanplus::gst::load_model (choice);
   } catch (const std::exception &e) {
-    const std::string file = settings.model.empty ()? oceanplus::gst::default_model_file () : settings.model;
+    const std::string file = settings.model.empty ()? track::default_model_file () : settings.model;
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load the tracking model '%s'.",
             file.empty ()? "(built-in)" : file.c_str ()), ("%s", e.what ()));
     return FALSE;
   }
   if (loaded.random_weights) {
     GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND, ("No trained tracking model is installed; tracking with "
-            "random weights (the masks mean nothing)."), ("Set the 'model' property to an OceanPlus weights file "
-            "(.pth or .pt). %s", loaded.description.c_str ()));
+            "random weights (the masks mean nothing)."), ("Set the 'model' property to a weights file "
+            "(e.g. models/oceanplus-lite.pt). %s", loaded.description.c_str ()));
   }
+  if (auto_preset)
+    params = track::preset (loaded.default_preset);
   GST_INFO_OBJECT (self, "model: %s; preset %s", loaded.description.c_str (), params.name.c_str ());
 
   track::SessionOptions options;
@@ -1109,15 +1115,17 @@ gst_oceanplus_track_class_init (GstOceanPlusTrackClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model file",
-          "OceanPlus weights file (.pth checkpoint or .pt plain dict). Unset: the model installed with the plugin",
+          "Weights file: OceanPlus-Lite / NanoTrack (.pt) or OceanPlus (.pth checkpoint or .pt plain dict). Unset: "
+          "the model installed with the plugin (OceanPlus-Lite)",
           DEFAULT_MODEL, ready));
   g_object_class_install_property (gobject_class, PROP_VARIANT,
       g_param_spec_enum ("variant", "Variant",
-          "Mask decoder the model must have (auto: whatever the file holds)", gst_oceanplus_variant_get_type (),
+          "Mask decoder an OceanPlus model must have (auto: whatever the file holds)", gst_oceanplus_variant_get_type (),
           DEFAULT_VARIANT, ready));
   g_object_class_install_property (gobject_class, PROP_PRESET,
       g_param_spec_string ("preset", "Hyper-parameter preset",
-          "Tracker hyper-parameters: vot2020, davis2016, davis2017, or a JSON file ({\"base\": ..., overrides})",
+          "Tracker hyper-parameters: auto (the model's own: oceanplus-lite, nanotrack or vot2020), a preset "
+          "(vot2020, davis2016, davis2017, nanotrack, oceanplus-lite) or a JSON file ({\"base\": ..., overrides})",
           DEFAULT_PRESET, ready));
   g_object_class_install_property (gobject_class, PROP_DEVICE,
       g_param_spec_enum ("device", "Device", "Where the network runs", gst_oceanplus_device_get_type (),

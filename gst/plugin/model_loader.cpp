@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "track/model_factory.h"
 #include "track/oceanplus_model.h"
 
 namespace oceanplus::gst {
@@ -26,32 +27,28 @@ LoadedModel load_model(const ModelChoice& choice) {
   }
 
   LoadedModel loaded;
-  std::string file = choice.file.empty() ? default_model_file() : choice.file;
-  std::shared_ptr<track::OceanPlusModel> model;
-  if (file.empty()) {
-    // No trained model is installed: random weights keep the pipeline running end to end (the masks mean nothing).
-    const ModelVariant v = choice.variant == ModelVariant::Auto ? ModelVariant::Mss : choice.variant;
-    model = track::OceanPlusModel::synthetic(v == ModelVariant::Mms ? nn::MaskDecoder::MMS : nn::MaskDecoder::MSS);
-    loaded.random_weights = true;
-    loaded.description = model->name() + " with random weights (no trained model is installed)";
-  } else {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (!fs::exists(file, ec)) throw Error("model file '" + file + "' does not exist");
-    if (!fs::is_regular_file(file, ec)) throw Error("model file '" + file + "' is not a regular file");
-    model = track::OceanPlusModel::load(file);  // WeightsError names the file and the key
-    if (choice.variant != ModelVariant::Auto) {
-      const bool is_mms = model->net().decoder() == nn::MaskDecoder::MMS;
-      const bool want_mms = choice.variant == ModelVariant::Mms;
-      if (is_mms != want_mms) {
-        throw Error("model file '" + file + "' holds an OceanPlus-" + (is_mms ? "MMS" : "MSS") +
-                    " network but variant=" + (want_mms ? "mms" : "mss") + " was asked for (use variant=auto)");
-      }
+  const std::string file = choice.file.empty() ? track::default_model_file() : choice.file;
+  // No trained model installed: random weights keep the pipeline running end to end (the masks mean nothing).
+  track::ModelHandle handle = track::load_tracking_model(file.empty() ? "random-lite" : file);
+  if (choice.variant != ModelVariant::Auto) {
+    auto* oceanplus = dynamic_cast<track::OceanPlusModel*>(handle.model.get());
+    const bool want_mms = choice.variant == ModelVariant::Mms;
+    if (!oceanplus) {
+      throw Error("model file '" + file + "' holds a " + handle.model->name() + " model; variant=" +
+                  (want_mms ? "mms" : "mss") + " applies to OceanPlus models only (use variant=auto)");
     }
-    loaded.description = model->name() + " from " + file;
+    const bool is_mms = oceanplus->net().decoder() == nn::MaskDecoder::MMS;
+    if (is_mms != want_mms) {
+      throw Error("model file '" + file + "' holds an OceanPlus-" + (is_mms ? "MMS" : "MSS") +
+                  " network but variant=" + (want_mms ? "mms" : "mss") + " was asked for (use variant=auto)");
+    }
   }
+  loaded.random_weights = handle.random_weights;
+  loaded.description = handle.model->name() + (handle.random_weights ? " with random weights (no trained model is installed)"
+                                                                      : " from " + file);
   loaded.description += ", cpu";
-  loaded.model = std::move(model);
+  loaded.default_preset = handle.default_preset;
+  loaded.model = std::move(handle.model);
   return loaded;
 }
 

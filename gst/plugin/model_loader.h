@@ -1,5 +1,5 @@
 // Loads the tracking model for the GStreamer element. The only translation unit of the plugin that sees LibTorch
-// (through track/oceanplus_model.h), so the elements compile without torch headers.
+// (through the model classes), so the elements compile without torch headers.
 #pragma once
 
 #include <memory>
@@ -13,7 +13,7 @@ enum class ModelVariant { Auto = 0, Mss = 1, Mms = 2 };
 enum class ComputeDevice { Auto = 0, Cpu = 1, Cuda = 2 };
 
 struct ModelChoice {
-  std::string file;  // empty: the model shipped with the project (default_model_file())
+  std::string file;  // empty: the model shipped with the project (track::default_model_file())
   ModelVariant variant = ModelVariant::Auto;
   ComputeDevice device = ComputeDevice::Auto;
   int threads = 0;  // CPU threads for the network; 0 = the library's default (one per core)
@@ -23,11 +23,8 @@ struct LoadedModel {
   std::shared_ptr<track::TrackingModel> model;
   std::string description;  // "OceanPlus-MSS from /path/file.pt on cpu, 2 threads"
   bool random_weights = false;
+  std::string default_preset;  // the tracker preset that fits the model (preset=auto)
 };
-
-// The trained model that ships with the project, or "" when none is installed. Looks in $OCEANPLUS_MODEL_DIR,
-// then the installed data folder, then the source tree's models/ (running from a build folder).
-std::string default_model_file();
 
 // Sets the network's CPU threads for the calling thread's parallel regions (OpenMP keeps the count per thread, so the
 // streaming thread calls this itself); 0 = one per core. Returns the count in effect.

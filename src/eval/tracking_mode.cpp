@@ -11,7 +11,7 @@
 #include "common/error.h"
 #include "eval/davis_eval.h"
 #include "eval/label_png.h"
-#include "track/oceanplus_model.h"
+#include "track/model_factory.h"
 #include "track/tracker.h"
 #include "vot/sequence.h"
 
@@ -23,11 +23,10 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-std::shared_ptr<track::OceanPlusModel> load_model(const Options& options, std::ostream& err) {
+track::ModelHandle load_model(const Options& options, std::ostream& err) {
   if (options.threads > 0) at::set_num_threads(options.threads);
-  bool random = false;
-  auto model = track::OceanPlusModel::from_spec(options.model, &random);
-  if (random) err << "oceanplus-eval: warning: " << options.model << ": random weights, the scores mean nothing\n";
+  track::ModelHandle model = track::load_tracking_model(options.model);
+  if (model.random_weights) err << "oceanplus-eval: warning: " << options.model << ": random weights, the scores mean nothing\n";
   return model;
 }
 
@@ -40,7 +39,7 @@ cv::Mat read_frame(const fs::path& path) {
 // Tracks one DAVIS sequence: one target per object of the first annotation. Returns one id map per frame (frame 0 is
 // the annotation itself) and adds the tracking time (frames 1.., without image decoding) to `seconds`.
 std::vector<cv::Mat> track_sequence(const Sequence& sequence, const GroundTruth& gt,
-                                    const std::shared_ptr<track::OceanPlusModel>& model,
+                                    const std::shared_ptr<track::TrackingModel>& model,
                                     const track::TrackerParams& params, bool box_init, double& seconds,
                                     std::ostream& err) {
   std::vector<cv::Mat> predictions(sequence.frames.size());
@@ -88,7 +87,8 @@ void save_predictions(const fs::path& dir, const Sequence& sequence, const Groun
 int run_davis(const Options& options, std::ostream& out, std::ostream& err) {
   const Dataset dataset = Dataset::open(options.dataset);
   const std::vector<std::string> names = dataset.select(options.sequences);
-  const auto model = load_model(options, err);
+  const track::ModelHandle handle = load_model(options, err);
+  const auto& model = handle.model;
   std::vector<SequenceResult> scored;
   double total_seconds = 0;
   size_t total_frames = 0;
@@ -99,7 +99,7 @@ int run_davis(const Options& options, std::ostream& out, std::ostream& err) {
       err << "oceanplus-eval: warning: " << sequence.name << ": no object in the first annotation; skipped\n";
       continue;
     }
-    const std::string preset = !options.preset.empty() ? options.preset : gt.n_objects == 1 ? "davis2016" : "davis2017";
+    const std::string preset = !options.preset.empty() ? options.preset : track::davis_preset(handle, gt.n_objects);
     const track::TrackerParams params = track::load_params(preset);
     double seconds = 0;
     const auto predictions = track_sequence(sequence, gt, model, params, options.init == "box", seconds, err);
@@ -129,7 +129,7 @@ int run_davis(const Options& options, std::ostream& out, std::ostream& err) {
 // The tracker as the VOT protocol sees it: initialise from a mask, report a full-frame mask per frame.
 class VotAdapter : public vot::VotTracker {
  public:
-  VotAdapter(std::shared_ptr<track::OceanPlusModel> model, track::TrackerParams params)
+  VotAdapter(std::shared_ptr<track::TrackingModel> model, track::TrackerParams params)
       : model_(std::move(model)), params_(std::move(params)) {}
   void initialize(const cv::Mat& frame, const cv::Mat& mask01) override {
     tracker_ = std::make_unique<track::Tracker>(model_, params_);
@@ -146,7 +146,7 @@ class VotAdapter : public vot::VotTracker {
   size_t frames = 0;
 
  private:
-  std::shared_ptr<track::OceanPlusModel> model_;
+  std::shared_ptr<track::TrackingModel> model_;
   track::TrackerParams params_;
   std::unique_ptr<track::Tracker> tracker_;
 };
@@ -154,8 +154,9 @@ class VotAdapter : public vot::VotTracker {
 int run_vot(const Options& options, std::ostream& out, std::ostream& err) {
   const auto names = vot::read_sequence_list(options.vot);
   if (names.empty()) throw Error(options.vot + "/list.txt: no sequences");
-  const auto model = load_model(options, err);
-  const track::TrackerParams params = track::load_params(options.preset.empty() ? "vot2020" : options.preset);
+  const track::ModelHandle handle = load_model(options, err);
+  const auto& model = handle.model;
+  const track::TrackerParams params = track::load_params(options.preset.empty() ? handle.default_preset : options.preset);
   VotAdapter adapter(model, params);
   std::vector<vot::SequenceRuns> runs;
   for (size_t k = 0; k < names.size(); ++k) {

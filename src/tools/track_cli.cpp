@@ -34,7 +34,7 @@
 #include "common/error.h"
 #include "common/openmp_env.h"
 #include "eval/label_png.h"
-#include "track/oceanplus_model.h"
+#include "track/model_factory.h"
 #include "track/params.h"
 #include "track/tracker.h"
 #include "vot/region.h"
@@ -60,7 +60,7 @@ struct Options {
   int init_frame = 0;
   int max_frames = 0;  // 0: to the end
   std::string model;
-  std::string preset = "vot2020";
+  std::string preset = "auto";
   int threads = 2;
   std::string masks_dir;
   std::string jsonl;
@@ -99,10 +99,12 @@ void print_help() {
       "                        region per frame (K = --init-frame)\n"
       "\n"
       "Model and parameters:\n"
-      "  --model FILE          weights: the official OceanPlus .pth or a plain-dict .pt (required: no trained\n"
-      "                        model ships yet); random-mss / random-mms: random weights (demos, tests; the\n"
+      "  --model FILE          weights (default: the shipped OceanPlus-Lite, models/oceanplus-lite.pt): an\n"
+      "                        OceanPlus-Lite / NanoTrack .pt, or an official OceanPlus .pth / plain-dict .pt;\n"
+      "                        random-lite / random-mss / random-mms: random weights (demos, tests; the\n"
       "                        results are meaningless)\n"
-      "  --preset NAME|FILE    tracker parameters: a preset (%s; default vot2020) or a JSON file\n"
+      "  --preset NAME|FILE    tracker parameters: auto (default: the model's own preset), a preset (%s)\n"
+      "                        or a JSON file\n"
       "                        ({\"base\": \"davis2016\", \"seg_thr\": 0.8, ...})\n"
       "  --threads N           CPU threads (default 2)\n"
       "\n"
@@ -119,7 +121,7 @@ void print_help() {
       "  --help, -h            this text\n"
       "\n"
       "Examples:\n"
-      "  %s --input frames/ --box 638,238,48,84 --model OceanPlusMMS.pth --masks out/ --jsonl out.jsonl\n"
+      "  %s --input frames/ --box 638,238,48,84 --masks out/ --jsonl out.jsonl\n"
       "  %s --input JPEGImages/480p/car-shadow --mask Annotations/480p/car-shadow/00000.png \\\n"
       "      --model OceanPlusMMS.pth --preset davis2016 --masks results/car-shadow\n"
       "  %s --input clip.mp4 --box 10,20,50,80 --box 200,40,30,60 --model random-mss --video-out tracked.avi\n"
@@ -195,10 +197,6 @@ Options parse(int argc, char** argv) {
     usage_fail("give one kind of initialisation: --box (repeatable), --mask, --region or --region-file");
   }
   if (o.boxes.size() > 255) usage_fail("at most 255 --box targets");
-  if (o.model.empty()) {
-    usage_fail("a model file is required: --model FILE (the official OceanPlus .pth or a plain-dict .pt; no trained "
-               "model ships with oceanplus-gst yet), or --model random-mss for random weights");
-  }
   return o;
 }
 
@@ -601,7 +599,9 @@ double ms_since(std::chrono::steady_clock::time_point start) {
 
 int run(const Options& o) {
   at::set_num_threads(o.threads);
-  const TrackerParams params = oceanplus::track::load_params(o.preset);
+  // A bad preset name fails before anything is read.
+  TrackerParams params;
+  if (o.preset != "auto") params = oceanplus::track::load_params(o.preset);
 
   std::optional<oceanplus::vot::Region> region;
   if (o.region_line || !o.region_file.empty()) {
@@ -622,15 +622,14 @@ int run(const Options& o) {
   if (!source->next(frame, stem)) throw Error(source->describe() + " has no frame " + std::to_string(o.init_frame));
   const std::vector<InitTarget> targets = initial_targets(o, region, frame, stem);
 
-  // Outputs before the model, so that a bad output path fails fast.
-  Outputs outputs(o, params.seg_thr);
-  outputs.start(frame.size(), source->fps());
-
-  bool random_weights = false;
-  const auto model = oceanplus::track::OceanPlusModel::from_spec(o.model, &random_weights);
-  if (random_weights) {
+  const oceanplus::track::ModelHandle handle = oceanplus::track::load_tracking_model(o.model);
+  const auto& model = handle.model;
+  if (handle.random_weights) {
     warn("--model " + o.model + ": random weights, the tracking results are meaningless (demos and tests only)");
   }
+  if (o.preset == "auto") params = oceanplus::track::preset(handle.default_preset);
+  Outputs outputs(o, params.seg_thr);
+  outputs.start(frame.size(), source->fps());
   if (!o.quiet) {
     std::printf("input: %s\nmodel: %s\npreset: %s, %d thread(s)\n", source->describe().c_str(),
                 model->name().c_str(), params.name.c_str(), at::get_num_threads());

@@ -3,6 +3,7 @@
 // deep supervision at strides 16/8/4. Adam with a warm-up and a cosine decay. Deterministic for a seed; checkpoints
 // are resumable (the optimizer state sits beside the model in <out>.state.pt).
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <unistd.h>
 

@@ -1,14 +1,14 @@
-// Where the default model is looked for. Kept apart from model_loader.cpp: these paths differ per checkout, and the
-// LibTorch translation unit should stay a ccache hit across checkouts.
+// Where the default model is looked for. A translation unit of its own: these paths differ per checkout, and the
+// LibTorch translation units should stay ccache hits across checkouts.
 #include <cstdlib>
 #include <filesystem>
 
-#include "model_loader.h"
+#include "track/model_factory.h"
 
-namespace oceanplus::gst {
+namespace oceanplus::track {
 
 // The file name the default model ships under (models/README.md).
-static constexpr const char* kDefaultModelName = "oceanplus-default.pt";
+static constexpr const char* kDefaultModelName = "oceanplus-lite.pt";
 
 std::string default_model_file() {
   namespace fs = std::filesystem;
@@ -22,4 +22,4 @@ std::string default_model_file() {
   return "";
 }
 
-}  // namespace oceanplus::gst
+}  // namespace oceanplus::track

@@ -1,0 +1,62 @@
+#include "track/model_factory.h"
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "io/weights.h"
+#include "track/nanotrack_model.h"
+#include "track/oceanplus_model.h"
+
+namespace oceanplus::track {
+
+ModelHandle load_tracking_model(const std::string& spec_in) {
+  ModelHandle h;
+  std::string spec = spec_in;
+  if (spec.empty() || spec == "default") {
+    spec = default_model_file();
+    if (spec.empty()) {
+      throw Error("the default model (models/oceanplus-lite.pt) is not installed; give a model file, or set "
+                  "OCEANPLUS_MODEL_DIR to the folder holding it");
+    }
+  }
+  if (spec == "random-mss" || spec == "random-mms") {
+    h.model = OceanPlusModel::from_spec(spec);
+    h.random_weights = true;
+    h.default_preset = "vot2020";
+    return h;
+  }
+  if (spec == "random-lite") {
+    io::StateDict state = nn::NanoTrackNet::synthetic_weights(nn::NanoTrackVersion::V2, 1);
+    nn::LiteMaskHead head(48, 64);
+    head.initialise(1);
+    head.add_to(state);
+    h.model = NanoTrackModel::from_state(state);
+    h.family = ModelFamily::NanoTrack;
+    h.random_weights = true;
+    h.default_preset = "oceanplus-lite";
+    return h;
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(spec, ec)) throw Error("model file '" + spec + "' does not exist");
+  if (!fs::is_regular_file(spec, ec)) throw Error("model file '" + spec + "' is not a regular file");
+  h.file = spec;
+  const io::StateDict state = io::load_state_dict(spec);
+  if (state.tensors.count("backbone.features.0.0.weight")) {
+    auto model = NanoTrackModel::from_state(state);
+    h.default_preset = model->mask_head() ? "oceanplus-lite" : "nanotrack";
+    h.model = std::move(model);
+    h.family = ModelFamily::NanoTrack;
+  } else {
+    h.model = std::make_shared<OceanPlusModel>(nn::OceanPlusNet::load(state));
+    h.default_preset = "vot2020";
+  }
+  return h;
+}
+
+std::string davis_preset(const ModelHandle& model, int n_objects) {
+  if (model.family == ModelFamily::OceanPlus) return n_objects == 1 ? "davis2016" : "davis2017";
+  return model.default_preset;
+}
+
+}  // namespace oceanplus::track

@@ -1,0 +1,37 @@
+// One entry point for every tool and the GStreamer element to get a tracking model: the shipped default
+// (OceanPlus-Lite), a weights file of either family (OceanPlus, or NanoTrack with or without the Lite mask head, told
+// apart by their keys), or random weights for demos and tests. Torch-free header.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "track/model.h"
+
+namespace oceanplus::track {
+
+enum class ModelFamily { OceanPlus, NanoTrack };
+
+struct ModelHandle {
+  std::shared_ptr<TrackingModel> model;
+  ModelFamily family = ModelFamily::OceanPlus;
+  std::string file;             // the weights file read ("" for random weights)
+  bool random_weights = false;
+  // The tracker preset that fits the model: vot2020 (OceanPlus), oceanplus-lite (NanoTrack with the mask head),
+  // nanotrack (box only).
+  std::string default_preset;
+};
+
+// The trained model that ships with the project (models/oceanplus-lite.pt), or "" when it is not installed. Looks in
+// $OCEANPLUS_MODEL_DIR, then the installed data folder, then the source tree's models/ (running from a build folder).
+std::string default_model_file();
+
+// spec: "" or "default" (the shipped model), "random-mss" / "random-mms" (OceanPlus with random weights),
+// "random-lite" (NanoTrack v2 + mask head, random weights), or a weights file. Errors (oceanplus::Error,
+// io::WeightsError) name the file and the problem.
+ModelHandle load_tracking_model(const std::string& spec);
+
+// The preset for DAVIS evaluation: OceanPlus's davis2016/davis2017 presets, or the model's own default.
+std::string davis_preset(const ModelHandle& model, int n_objects);
+
+}  // namespace oceanplus::track
