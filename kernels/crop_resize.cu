@@ -11,7 +11,7 @@ namespace {
 using namespace detail;
 
 __global__ void crop_resize_kernel(oceanplus_image frame, int64_t xmin, int64_t ymin, int window_side,
-                                   int output_side, double scale, Bgr pad, int simd_end, float* out_chw) {
+                                   int output_side, double scale, Bgr pad, float* out_chw) {
   const int dx = blockIdx.x * blockDim.x + threadIdx.x;
   const int dy = blockIdx.y * blockDim.y + threadIdx.y;
   if (dx >= output_side || dy >= output_side) return;
@@ -27,7 +27,7 @@ __global__ void crop_resize_kernel(oceanplus_image frame, int64_t xmin, int64_t 
   for (int ch = 0; ch < 3; ++ch) {
     const int h0 = bgr_channel(p00, ch) * tx.weight_first + bgr_channel(p01, ch) * tx.weight_second;
     const int h1 = bgr_channel(p10, ch) * tx.weight_first + bgr_channel(p11, ch) * tx.weight_second;
-    out_chw[ch * plane + at] = linear_vertical(h0, h1, ty.weight_first, ty.weight_second, 3 * dx + ch < simd_end);
+    out_chw[ch * plane + at] = linear_vertical(h0, h1, ty.weight_first, ty.weight_second);
   }
 }
 
@@ -47,6 +47,6 @@ extern "C" cudaError_t oceanplus_crop_resize_cuda(const oceanplus_image* frame, 
   const dim3 blocks(blocks_for(out, threads.x), blocks_for(out, threads.y));
   if (blocks.y > kMaxGridY) return cudaErrorInvalidValue;
   oceanplus::kernels::crop_resize_kernel<<<blocks, threads, 0, stream>>>(
-      *frame, xmin, ymin, static_cast<int>(side), out, resize_scale(side, out), pad, linear_simd_end(3 * out), out_chw);
+      *frame, xmin, ymin, static_cast<int>(side), out, resize_scale(side, out), pad, out_chw);
   return launch_status();
 }

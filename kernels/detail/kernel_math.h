@@ -71,11 +71,6 @@ OCEANPLUS_HD int clamp_int(int v, int lo, int hi) { return v < lo ? lo : (v > hi
 
 // OpenCV's fixed-point resize: 11-bit weights (INTER_RESIZE_COEF_BITS).
 constexpr int kLinearWeightOne = 2048;
-// OpenCV 4.6's x86-64 build vectorises the vertical pass of the uint8 bilinear resize with 128-bit registers
-// (VResizeLinearVec_32s8u): 16 bytes per step, then 8, then a scalar tail that rounds differently. Which element of
-// a row takes which path decides the last bit, so the reference reproduces the split.
-constexpr int kLinearSimdBytes = 16;
-constexpr int kLinearSimdHalf = 8;
 
 // The window's top-left corner: round(centre - (side + 1) / 2).
 OCEANPLUS_HD int64_t window_corner(double centre, double window_side, int rounding) {
@@ -83,13 +78,6 @@ OCEANPLUS_HD int64_t window_corner(double centre, double window_side, int roundi
   const double x = centre - c;
   if (rounding == OCEANPLUS_ROUND_HALF_UP) return static_cast<int64_t>(floor(x + 0.5));
   return static_cast<int64_t>(rint(x));  // the default rounding mode: half to even
-}
-
-// First element of a resized row (width = output side × channels) that OpenCV computes with the scalar formula.
-OCEANPLUS_HD int linear_simd_end(int row_elements) {
-  int end = row_elements >= kLinearSimdBytes ? (row_elements / kLinearSimdBytes) * kLinearSimdBytes : 0;
-  while (end < row_elements - kLinearSimdHalf) end += kLinearSimdHalf;
-  return end;
 }
 
 struct LinearTap {
@@ -122,17 +110,14 @@ OCEANPLUS_HD double resize_scale(int64_t src_len, int64_t dst_len) {
   return 1. / (static_cast<double>(dst_len) / static_cast<double>(src_len));
 }
 
-// Vertical blend of two horizontally blended values (each source × 2048): OpenCV's SIMD lanes shift and multiply in
-// 16 bits, its scalar tail rounds the exact 22-bit product.
-OCEANPLUS_HD uint8_t linear_vertical(int h0, int h1, int b0, int b1, bool simd_lane) {
-  int v;
-  if (simd_lane) {
-    const int t = (((h0 >> 4) * b0) >> 16) + (((h1 >> 4) * b1) >> 16);
-    v = (t + 2) >> 2;
-  } else {
-    v = (h0 * b0 + h1 * b1 + (1 << 21)) >> 22;
-  }
-  return static_cast<uint8_t>(clamp_int(v, 0, 255));
+// Vertical blend of two horizontally blended values (each source × 2048), as OpenCV's vectorised vertical pass
+// (VResizeLinearVec_32s8u) computes it: each value shifted right by 4, a 16-bit high multiply by the weight, then
+// (sum + 2) >> 2. Its scalar form (exact product, + 2^21, >> 22) rounds up by 1 now and then; kernels_cpu checks
+// against cv::resize that OpenCV 4.6's x86-64 build uses the vectorised form for every element of a row, tails
+// included.
+OCEANPLUS_HD uint8_t linear_vertical(int h0, int h1, int b0, int b1) {
+  const int t = (((h0 >> 4) * b0) >> 16) + (((h1 >> 4) * b1) >> 16);
+  return static_cast<uint8_t>(clamp_int((t + 2) >> 2, 0, 255));
 }
 
 struct Bgr {

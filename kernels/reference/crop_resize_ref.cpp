@@ -23,7 +23,6 @@ extern "C" int oceanplus_crop_resize_ref(const oceanplus_image* frame, const oce
     columns[d] = linear_tap(d, scale, static_cast<int>(side), true);
     rows[d] = linear_tap(d, scale, static_cast<int>(side), false);
   }
-  const int simd_end = linear_simd_end(3 * out);
   const int64_t plane = static_cast<int64_t>(out) * out;
   for (int dy = 0; dy < out; ++dy) {
     const LinearTap& ty = rows[dy];
@@ -36,9 +35,8 @@ extern "C" int oceanplus_crop_resize_ref(const oceanplus_image* frame, const oce
       for (int ch = 0; ch < 3; ++ch) {
         const int h0 = bgr_channel(p00, ch) * tx.weight_first + bgr_channel(p01, ch) * tx.weight_second;
         const int h1 = bgr_channel(p10, ch) * tx.weight_first + bgr_channel(p11, ch) * tx.weight_second;
-        const bool simd_lane = 3 * dx + ch < simd_end;
         out_chw[ch * plane + static_cast<int64_t>(dy) * out + dx] =
-            linear_vertical(h0, h1, ty.weight_first, ty.weight_second, simd_lane);
+            linear_vertical(h0, h1, ty.weight_first, ty.weight_second);
       }
     }
   }
