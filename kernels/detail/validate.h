@@ -91,7 +91,8 @@ inline bool valid_xcorr(const float* search, const float* kernel, const oceanplu
 inline bool valid_peak(const float* logits, const float* ltrb, const float* window, const oceanplus_peak_params* p,
                        const oceanplus_peak* peak) {
   if (!logits || !ltrb || !window || !p || !peak) return false;
-  if (p->score_size < 1 || p->stride < 1 || p->instance_size < 1) return false;
+  // S² cells are indexed with int: S up to 4096 (the trackers use 16..35).
+  if (p->score_size < 1 || p->score_size > 4096 || p->stride < 1 || p->instance_size < 1) return false;
   if (p->activation < OCEANPLUS_ACTIVATION_SIGMOID || p->activation > OCEANPLUS_ACTIVATION_NONE) return false;
   return p->target_w_crop > 0 && p->target_h_crop > 0;
 }

@@ -305,6 +305,7 @@ TEST(PeakRef, BadArguments) {
     return oceanplus_score_peak_ref(c.logits.data(), c.ltrb.data(), c.window.data(), &p, &peak);
   };
   EXPECT_EQ(bad([](auto& p) { p.score_size = 0; }), OCEANPLUS_INVALID_ARGUMENT);
+  EXPECT_EQ(bad([](auto& p) { p.score_size = 5000; }), OCEANPLUS_INVALID_ARGUMENT);
   EXPECT_EQ(bad([](auto& p) { p.activation = 9; }), OCEANPLUS_INVALID_ARGUMENT);
   EXPECT_EQ(bad([](auto& p) { p.target_h_crop = 0; }), OCEANPLUS_INVALID_ARGUMENT);
   EXPECT_EQ(bad([](auto& p) { p.stride = 0; }), OCEANPLUS_INVALID_ARGUMENT);
