@@ -142,7 +142,7 @@ at::Tensor WeightReader::take(const std::string& key, const std::vector<int64_t>
   if (it == state_.tensors.end() && synthesized_) {
     at::Generator generator = at::detail::createCPUGenerator(seed_ + synthesized_->tensors.size());
     at::Tensor t;
-    if (key.size() > 12 && key.compare(key.size() - 12, 12, "running_var") == 0) {
+    if (key.size() >= 11 && key.compare(key.size() - 11, 11, "running_var") == 0) {
       t = at::rand(shape, generator, at::kFloat) + 0.5;
     } else if (shape.size() == 4) {
       const double fan_in = static_cast<double>(shape[1] * shape[2] * shape[3]);
