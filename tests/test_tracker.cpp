@@ -20,7 +20,7 @@ using namespace oceanplus::track;
 
 TEST(Params, PresetsHoldTheReferenceValues) {
   const auto names = preset_names();
-  EXPECT_EQ(names, (std::vector<std::string>{"davis2016", "davis2017", "vot2020"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"davis2016", "davis2017", "nanotrack", "oceanplus-lite", "vot2020"}));
   const TrackerParams vot = preset("vot2020"), d16 = preset("DAVIS2016"), d17 = preset("davis2017");
   EXPECT_EQ(vot.penalty_k, 0.06);
   EXPECT_EQ(vot.lr, 0.644);
