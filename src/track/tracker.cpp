@@ -44,6 +44,11 @@ double context_window(const cv::Size2d& size, double context_amount) {
   return std::sqrt(wc * hc);
 }
 
+// The search window side in whole pixels, rounded as the model family's reference does.
+double round_search_side(double s_x, SideRounding rounding) {
+  return rounding == SideRounding::HalfAwayFromZero ? round_half_away(s_x) : round_half_even(s_x);
+}
+
 }  // namespace
 
 const char* status_name(TargetStatus status) {
@@ -214,8 +219,7 @@ InitReport Tracker::init_common(const cv::Mat& frame, const cv::Point2d& centre,
 void Tracker::fit_first_frame(const cv::Mat& frame, const cv::Mat& mask01, const cv::Point2d& centre, double s_z) {
   // The first frame cropped exactly as a search crop at the initial state would be.
   const double s_x = s_z * instance_size_ / model_->geometry().exemplar_size;
-  const double side = params_.search_rounding == SideRounding::HalfAwayFromZero ? round_half_away(s_x)
-                                                                              : round_half_even(s_x);
+  const double side = round_search_side(s_x, params_.search_rounding);
   const cv::Mat x_crop = crop_subwindow(frame, centre.x, centre.y, instance_size_, side, pad_colour_, nullptr,
                                         params_.crop_rounding);
   cv::Mat x_mask = crop_mask_subwindow(mask01, centre.x, centre.y, instance_size_, side, nullptr, params_.crop_rounding);
@@ -267,8 +271,7 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   t.scale_z = geo.exemplar_size / t.s_z;
   const double d_search = (instance_size_ - geo.exemplar_size) / 2.0;
   t.s_x = t.s_z + 2 * (d_search / t.scale_z);
-  t.s_x_rounded = params_.search_rounding == SideRounding::HalfAwayFromZero ? round_half_away(t.s_x)
-                                                                           : round_half_even(t.s_x);
+  t.s_x_rounded = round_search_side(t.s_x, params_.search_rounding);
   auto clock = std::chrono::steady_clock::now();
   t.x_crop = crop_subwindow(frame, pos_.x, pos_.y, instance_size_, t.s_x_rounded, pad_colour_, &t.crop,
                             params_.crop_rounding);
