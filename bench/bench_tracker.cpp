@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   using namespace oceanplus;
   std::string model_spec = "random-mss", frames_dir, preset = "auto";
   cv::Rect2d box(638, 238, 48, 84);
-  int count = 20, threads = 2;
+  int count = 20, threads = 0;  // 0: the model's preferred count
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -60,7 +60,6 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    at::set_num_threads(threads);
     std::vector<std::string> files;
     if (frames_dir.empty()) frames_dir = "examples/data/vtest";
     for (const auto& e : std::filesystem::directory_iterator(frames_dir)) files.push_back(e.path().string());
@@ -71,6 +70,8 @@ int main(int argc, char** argv) {
       if (frames.back().empty()) throw Error(f + ": unreadable image");
     }
     const track::ModelHandle handle = track::load_tracking_model(model_spec);
+    threads = track::cpu_threads_for(handle, threads);
+    at::set_num_threads(threads);
     track::Tracker tracker(handle.model, track::load_params(preset == "auto" ? handle.default_preset : preset));
     tracker.init_with_box_no_cycles(frames[0], box);
     std::vector<double> crop, net, peak, mask, total;

@@ -7,6 +7,9 @@ packages=(
   g++ meson ninja-build ccache pkg-config python3
   # the tracker core
   libtorch-dev libdnnl-dev libopencv-dev libpng-dev nlohmann-json3-dev
+  # an optimised BLAS: Debian's LibTorch calls whichever libblas.so.3 is selected, and the reference BLAS it pulls in
+  # by default makes the default model 2.5x slower (docs/BENCHMARKS.md); installing this one selects it
+  libopenblas0-openmp
   # tests
   libgtest-dev
   # the GStreamer plugin

@@ -76,7 +76,7 @@ TEST(LiteMaskHead, ShapesAndDeepSupervision) {
   search_mask.slice(2, 100, 160).slice(3, 90, 170).fill_(1);
   head.fit_target_model(t, first, search_mask);
   ASSERT_TRUE(t.tm_weights.defined());
-  EXPECT_EQ(t.tm_weights.size(0), 24 + 48 + 1);
+  EXPECT_EQ(t.tm_weights.size(0), 24 + 48 + 16 + 16 + 1);  // stride 8, 16, 4, 2 taps and the bias
   const nn::LiteMaskOutput out = head.forward(t, in, true);
   EXPECT_EQ(out.logits.sizes(), (at::IntArrayRef{2, 1, 255, 255}));
   EXPECT_EQ(out.arn.sizes(), (at::IntArrayRef{2, 1, 16, 16}));
@@ -153,6 +153,64 @@ TEST(LiteMaskHead, WrongShapeNamesTheKey) {
   }
 }
 
+// The fit weighs both classes equally: a small object (1.5% of the crop) still comes out positive and the background
+// negative, so the prior's sign separates them (unweighted, the background pulls everything negative).
+TEST(LiteMaskHead, TargetModelIsBalancedForSmallObjects) {
+  const std::string shared = shared_dir();
+  if (shared.empty()) GTEST_SKIP() << "../shared not found: needs the NanoTrack v2 weights";
+  at::NoGradGuard no_grad;
+  auto net = nn::NanoTrackNet::load_file(shared + "/weights/nanotrack/nanotrackv2.weights.pt");
+  nn::LiteMaskHead head(48, 64);
+  head.initialise(1);
+  at::Tensor x = at::rand({1, 3, 255, 255}, at::detail::createCPUGenerator(5)) * 255;
+  at::Tensor patch = x.slice(2, 112, 144).slice(3, 112, 144);
+  patch.select(1, 0).fill_(200);
+  patch.select(1, 1).fill_(40);
+  patch.select(1, 2).fill_(40);
+  at::Tensor mask = at::zeros({1, 1, 255, 255});
+  mask.slice(2, 112, 144).slice(3, 112, 144).fill_(1);
+  nn::NanoTrackTaps taps;
+  net->backbone(x, &taps);
+  nn::LiteMaskTemplate t = head.make_template(at::zeros({1, 48, 8, 8}), mask.slice(2, 64, 191).slice(3, 64, 191));
+  head.fit_target_model(t, taps, mask);
+  nn::LiteMaskInputs in;
+  in.taps = taps;
+  in.cls_corr = at::zeros({1, 64, 16, 16});
+  const at::Tensor tm = head.forward(t, in).target_model;
+  const at::Tensor cover = nn::area_resize(mask, 32);
+  EXPECT_GT(tm.masked_select(cover > 0.99).mean().item<double>(), 0.2);
+  EXPECT_LT(tm.masked_select(cover < 0.01).mean().item<double>(), -0.2);
+}
+
+// The target model's features are not weights: a head trained against another version must not load silently.
+TEST(LiteMaskHead, OlderFormatIsAnErrorNamingTheKey) {
+  io::StateDict state = random_lite_state(3);
+  state.source = "old-lite.pt";
+  state.tensors.erase("mask_head.format");
+  for (int pass = 0; pass < 2; ++pass) {
+    try {
+      track::NanoTrackModel::from_state(state);
+      FAIL() << "a mask head of another format must be an error";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("mask_head.format"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("old-lite.pt"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("retrain"), std::string::npos) << e.what();
+    }
+    state.tensors["mask_head.format"] = at::full({1}, 1.0);  // an explicit older format
+  }
+}
+
+TEST(ModelFactory, PreferredThreads) {
+  const auto lite = track::load_tracking_model("random-lite");
+  EXPECT_EQ(lite.preferred_threads, 1);
+  EXPECT_EQ(track::cpu_threads_for(lite, 0), 1);
+  EXPECT_EQ(track::cpu_threads_for(lite, 3), 3);
+  const auto mss = track::load_tracking_model("random-mss");
+  EXPECT_EQ(mss.preferred_threads, 0);
+  EXPECT_GE(track::cpu_threads_for(mss, 0), 1);
+  EXPECT_EQ(track::cpu_threads_for(mss, 2), 2);
+}
+
 TEST(ModelFactory, FamiliesPresetsAndErrors) {
   const auto lite = track::load_tracking_model("random-lite");
   EXPECT_TRUE(lite.random_weights);
@@ -187,7 +245,7 @@ TEST(ModelFactory, PresetsParse) {
     EXPECT_EQ(p.small_instance_size, 255) << name;
     EXPECT_EQ(p.big_instance_size, 255) << name;
   }
-  EXPECT_DOUBLE_EQ(track::preset("oceanplus-lite").seg_thr, 0.5);
+  EXPECT_DOUBLE_EQ(track::preset("oceanplus-lite").seg_thr, 0.45);
 }
 
 // The shipped default: present in the source tree, found by default_model_file() through OCEANPLUS_MODEL_DIR, and a

@@ -611,7 +611,7 @@ gst_oceanplus_track_start (GstBaseTransform * trans)
 
   State *state = new State ();
   state->session = std::make_unique<track::TrackSession> (loaded.model, params, options);
-  state->threads = (int) settings.threads;
+  state->threads = loaded.threads;
   gst_video_info_init (&state->in_info);
   self->state = state;
   return TRUE;
@@ -1131,7 +1131,7 @@ gst_oceanplus_track_class_init (GstOceanPlusTrackClass * klass)
       g_param_spec_enum ("device", "Device", "Where the network runs", gst_oceanplus_device_get_type (),
           DEFAULT_DEVICE, ready));
   g_object_class_install_property (gobject_class, PROP_THREADS,
-      g_param_spec_uint ("threads", "CPU threads", "CPU threads for the network (0: one per core)", 0, 256,
+      g_param_spec_uint ("threads", "CPU threads", "CPU threads for the network (0: the model's best count: 1 for the small default model, one per core for OceanPlus)", 0, 256,
           DEFAULT_THREADS, ready));
   g_object_class_install_property (gobject_class, PROP_MASK_THRESHOLD,
       g_param_spec_double ("mask-threshold", "Mask threshold",

@@ -13,8 +13,7 @@
 
 namespace oceanplus::gst {
 int use_cpu_threads(int threads) {
-  const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  at::set_num_threads(threads > 0 ? threads : std::max(1, cores));
+  at::set_num_threads(std::max(1, threads));
   return at::get_num_threads();
 }
 
@@ -48,6 +47,8 @@ LoadedModel load_model(const ModelChoice& choice) {
                                                                       : " from " + file);
   loaded.description += ", cpu";
   loaded.default_preset = handle.default_preset;
+  loaded.threads = track::cpu_threads_for(handle, choice.threads);
+  loaded.description += ", " + std::to_string(loaded.threads) + (loaded.threads == 1 ? " thread" : " threads");
   loaded.model = std::move(handle.model);
   return loaded;
 }

@@ -16,7 +16,7 @@ struct ModelChoice {
   std::string file;  // empty: the model shipped with the project (track::default_model_file())
   ModelVariant variant = ModelVariant::Auto;
   ComputeDevice device = ComputeDevice::Auto;
-  int threads = 0;  // CPU threads for the network; 0 = the library's default (one per core)
+  int threads = 0;  // CPU threads for the network; 0 = the model's preferred count (track::cpu_threads_for)
 };
 
 struct LoadedModel {
@@ -24,10 +24,11 @@ struct LoadedModel {
   std::string description;  // "OceanPlus-MSS from /path/file.pt on cpu, 2 threads"
   bool random_weights = false;
   std::string default_preset;  // the tracker preset that fits the model (preset=auto)
+  int threads = 1;             // CPU threads to run it on: the one asked for, else the model's preferred count
 };
 
 // Sets the network's CPU threads for the calling thread's parallel regions (OpenMP keeps the count per thread, so the
-// streaming thread calls this itself); 0 = one per core. Returns the count in effect.
+// streaming thread calls this itself). Returns the count in effect.
 int use_cpu_threads(int threads);
 
 // Throws oceanplus::Error naming the file and the problem (missing, unreadable, corrupt, wrong variant, a device

@@ -319,7 +319,7 @@ std::string usage_text(const std::string& program) {
     << "  --preset NAME|FILE   tracking mode: tracker parameters, a preset (davis2016, davis2017, vot2020) or a JSON\n"
     << "                       file. Default: davis2016 for single-object sequences, davis2017 otherwise; vot2020\n"
     << "                       with --vot.\n"
-    << "  --threads N          tracking mode: CPU threads for the network (default: LibTorch's choice).\n"
+    << "  --threads N          tracking mode: CPU threads for the network (default: the model's best count).\n"
     << "  --vot DIR            VOT2020 short-term (multistart) evaluation instead of DAVIS: DIR/list.txt names the\n"
     << "                       sequences, each DIR/<seq>/ holds color/%08d.jpg, groundtruth.txt and anchor.value.\n"
     << "                       Needs --model; prints A, R and EAO per sequence and pooled, ending with 'EAO: <v>'.\n"

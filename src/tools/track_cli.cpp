@@ -61,7 +61,7 @@ struct Options {
   int max_frames = 0;  // 0: to the end
   std::string model;
   std::string preset = "auto";
-  int threads = 2;
+  int threads = 0;  // 0: the model's preferred count (track::cpu_threads_for)
   std::string masks_dir;
   std::string jsonl;
   std::string video_out;
@@ -106,7 +106,8 @@ void print_help() {
       "  --preset NAME|FILE    tracker parameters: auto (default: the model's own preset), a preset (%s)\n"
       "                        or a JSON file\n"
       "                        ({\"base\": \"davis2016\", \"seg_thr\": 0.8, ...})\n"
-      "  --threads N           CPU threads (default 2)\n"
+      "  --threads N           CPU threads (default: the model's best count, 1 for OceanPlus-Lite, one per\n"
+      "                        core for OceanPlus)\n"
       "\n"
       "Outputs (all optional; a summary line is always printed):\n"
       "  --masks DIR           one PNG per frame, DIR/<frame stem>.png (DAVIS results layout; video frames are\n"
@@ -598,7 +599,6 @@ double ms_since(std::chrono::steady_clock::time_point start) {
 }
 
 int run(const Options& o) {
-  at::set_num_threads(o.threads);
   // A bad preset name fails before anything is read.
   TrackerParams params;
   if (o.preset != "auto") params = oceanplus::track::load_params(o.preset);
@@ -627,6 +627,7 @@ int run(const Options& o) {
   if (handle.random_weights) {
     warn("--model " + o.model + ": random weights, the tracking results are meaningless (demos and tests only)");
   }
+  at::set_num_threads(oceanplus::track::cpu_threads_for(handle, o.threads));
   if (o.preset == "auto") params = oceanplus::track::preset(handle.default_preset);
   Outputs outputs(o, params.seg_thr);
   outputs.start(frame.size(), source->fps());

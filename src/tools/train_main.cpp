@@ -48,6 +48,7 @@ const char* kUsage =
     "  --exclude-source NAME   skip a source of the pack (repeatable), e.g. human_vikram\n"
     "  --checkpoint-every N    write MODEL.pt and MODEL.pt.state.pt every N steps (default 250)\n"
     "  --resume                continue from MODEL.pt.state.pt\n"
+    "  --validate-only         load the head from MODEL.pt, print the held-out IoUs and exit\n"
     "  --val-every N           mean IoU on held-out pack images every N steps (default 250; 0 = never)\n"
     "  --threads N             CPU threads (default 2)\n";
 
@@ -58,7 +59,7 @@ struct Options {
   double lr = 2e-3;
   uint64_t seed = 1;
   std::vector<std::string> exclude;
-  bool resume = false;
+  bool resume = false, validate_only = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -104,6 +105,8 @@ Options parse(int argc, char** argv) {
       o.val_every = static_cast<int>(number(value()));
     } else if (a == "--threads") {
       o.threads = static_cast<int>(number(value()));
+    } else if (a == "--validate-only") {
+      o.validate_only = true;
     } else if (a == "--resume") {
       o.resume = true;
     } else {
@@ -141,7 +144,15 @@ Batch make_batch(const train::PairSampler& sampler, uint64_t seed, uint64_t firs
 struct Losses {
   at::Tensor total;
   double main = 0, contour = 0, deep = 0, iou = 0;
+  double target_model_iou = 0, arn_iou = 0;  // each prior alone, thresholded, against the mask at its resolution
 };
+
+// Mean IoU over a batch of (pred, gt) boolean maps; an empty union counts as 1.
+double mean_iou(const at::Tensor& pred, const at::Tensor& gt) {
+  const at::Tensor inter = (pred & gt).flatten(1).sum(1).to(at::kDouble);
+  const at::Tensor uni = (pred | gt).flatten(1).sum(1).to(at::kDouble);
+  return at::where(uni > 0, inter / uni.clamp_min(1), at::ones_like(uni)).mean().item<double>();
+}
 
 // One forward pass of the frozen network and the head on a batch.
 Losses run_batch(const nn::NanoTrackNet& net, const nn::LiteMaskHead& head, const Batch& b, bool with_grad) {
@@ -165,6 +176,8 @@ Losses run_batch(const nn::NanoTrackNet& net, const nn::LiteMaskHead& head, cons
     nn::NanoTrackTaps one;
     one.stride8 = ref_taps.stride8.slice(0, i, i + 1);
     one.stride16 = ref_taps.stride16.slice(0, i, i + 1);
+    one.stride4 = ref_taps.stride4.slice(0, i, i + 1);
+    one.stride2 = ref_taps.stride2.slice(0, i, i + 1);
     head.fit_target_model(s, one, b.reference_mask.slice(0, i, i + 1));
     states.push_back(std::move(s));
   }
@@ -190,12 +203,27 @@ Losses run_batch(const nn::NanoTrackNet& net, const nn::LiteMaskHead& head, cons
   l.deep = deep_sum.item<double>();
   {
     at::NoGradGuard ng;
-    const at::Tensor pred = out.logits > 0, gt = b.search_mask > 0.5;
-    const at::Tensor inter = (pred & gt).flatten(1).sum(1).to(at::kDouble);
-    const at::Tensor uni = (pred | gt).flatten(1).sum(1).to(at::kDouble);
-    l.iou = at::where(uni > 0, inter / uni.clamp_min(1), at::ones_like(uni)).mean().item<double>();
+    l.iou = mean_iou(out.logits > 0, b.search_mask > 0.5);
+    l.target_model_iou = mean_iou(out.target_model > 0, nn::area_resize(b.search_mask, out.target_model.size(2)) > 0.5);
+    l.arn_iou = mean_iou(out.arn > 0.5, nn::area_resize(b.search_mask, out.arn.size(2)) > 0.5);
   }
   return l;
+}
+
+// Mean IoUs on 64 held-out pairs (the same pairs every time for a seed): the head, and each prior alone.
+void validate(const nn::NanoTrackNet& net, const nn::LiteMaskHead& head, const train::PairSampler& val_sampler,
+              const Options& o) {
+  const int val_batches = 4;
+  double iou = 0, tm = 0, arn = 0;
+  for (int v = 0; v < val_batches; ++v) {
+    const Batch vb = make_batch(val_sampler, o.seed + 7919, static_cast<uint64_t>(v) * o.batch, o.batch);
+    const Losses l = run_batch(net, head, vb, false);
+    iou += l.iou / val_batches;
+    tm += l.target_model_iou / val_batches;
+    arn += l.arn_iou / val_batches;
+  }
+  std::cerr << "validation (held-out pack images, " << val_batches * o.batch << " pairs): mean IoU " << iou
+            << " (priors alone: target model " << tm << ", ARN " << arn << ")\n";
 }
 
 struct Adam {
@@ -272,6 +300,13 @@ int run(const Options& o) {
   adam.params = head.named_parameters();
   for (auto& [k, p] : adam.params) p.requires_grad_(true);
   adam.init();
+  if (o.validate_only) {
+    const io::StateDict saved = io::load_state_dict(o.out);
+    io::WeightReader reader(saved);
+    if (!head.load(reader)) throw Error(o.out + ": no mask head (mask_head.*) to validate");
+    validate(*net, head, val_sampler, o);
+    return 0;
+  }
   if (o.resume) {
     // Load the head's weights in place, so that the optimizer keeps pointing at the same tensors.
     const io::StateDict saved = io::load_state_dict(o.out);
@@ -331,14 +366,8 @@ int run(const Options& o) {
       std::cerr << "checkpoint: " << o.out << " at step " << adam.step << "\n";
     }
     if (o.val_every > 0 && (adam.step % o.val_every == 0 || adam.step == o.iterations) && val_sampler.size() > 0) {
-      double iou = 0;
-      const int val_batches = 4;
-      for (int v = 0; v < val_batches; ++v) {
-        const Batch vb = make_batch(val_sampler, o.seed + 7919, static_cast<uint64_t>(v) * o.batch, o.batch);
-        iou += run_batch(*net, head, vb, false).iou / val_batches;
-      }
       if (tty) std::cerr << "\n";
-      std::cerr << "validation (held-out pack images, " << val_batches * o.batch << " pairs): mean IoU " << iou << "\n";
+      validate(*net, head, val_sampler, o);
     }
   }
   if (tty) std::cerr << "\n";

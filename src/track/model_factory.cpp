@@ -1,6 +1,8 @@
 #include "track/model_factory.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "common/error.h"
 #include "io/weights.h"
@@ -32,6 +34,7 @@ ModelHandle load_tracking_model(const std::string& spec_in) {
     head.add_to(state);
     h.model = NanoTrackModel::from_state(state);
     h.family = ModelFamily::NanoTrack;
+    h.preferred_threads = 1;
     h.random_weights = true;
     h.default_preset = "oceanplus-lite";
     return h;
@@ -47,11 +50,18 @@ ModelHandle load_tracking_model(const std::string& spec_in) {
     h.default_preset = model->mask_head() ? "oceanplus-lite" : "nanotrack";
     h.model = std::move(model);
     h.family = ModelFamily::NanoTrack;
+    h.preferred_threads = 1;
   } else {
     h.model = std::make_shared<OceanPlusModel>(nn::OceanPlusNet::load(state));
     h.default_preset = "vot2020";
   }
   return h;
+}
+
+int cpu_threads_for(const ModelHandle& model, int requested) {
+  if (requested > 0) return requested;
+  if (model.preferred_threads > 0) return model.preferred_threads;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 std::string davis_preset(const ModelHandle& model, int n_objects) {
