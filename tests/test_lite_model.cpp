@@ -182,6 +182,42 @@ TEST(LiteMaskHead, TargetModelIsBalancedForSmallObjects) {
   EXPECT_LT(tm.masked_select(cover < 0.01).mean().item<double>(), -0.2);
 }
 
+// Pixels with zero fit weight do not teach the target model: hiding half of the object from the fit lowers the prior
+// there (training uses this to mimic parts a video shows later), while the seen half stays positive.
+TEST(LiteMaskHead, FitWeightHidesPixelsFromTheTargetModel) {
+  const std::string shared = shared_dir();
+  if (shared.empty()) GTEST_SKIP() << "../shared not found: needs the NanoTrack v2 weights";
+  at::NoGradGuard no_grad;
+  auto net = nn::NanoTrackNet::load_file(shared + "/weights/nanotrack/nanotrackv2.weights.pt");
+  nn::LiteMaskHead head(48, 64);
+  head.initialise(1);
+  at::Tensor x = at::rand({1, 3, 255, 255}, at::detail::createCPUGenerator(6)) * 255;
+  // The object: a red left half and a blue right half.
+  x.slice(2, 96, 160).slice(3, 96, 128).select(1, 2).fill_(220);
+  x.slice(2, 96, 160).slice(3, 96, 128).select(1, 0).fill_(30);
+  x.slice(2, 96, 160).slice(3, 128, 160).select(1, 0).fill_(220);
+  x.slice(2, 96, 160).slice(3, 128, 160).select(1, 2).fill_(30);
+  at::Tensor mask = at::zeros({1, 1, 255, 255});
+  mask.slice(2, 96, 160).slice(3, 96, 160).fill_(1);
+  nn::NanoTrackTaps taps;
+  net->backbone(x, &taps);
+  nn::LiteMaskInputs in;
+  in.taps = taps;
+  in.cls_corr = at::zeros({1, 64, 16, 16});
+  const at::Tensor template_mask = mask.slice(2, 64, 191).slice(3, 64, 191);
+  auto prior_on = [&](const at::Tensor& fit_weight, int64_t col0, int64_t col1) {
+    nn::LiteMaskTemplate t = head.make_template(at::zeros({1, 48, 8, 8}), template_mask);
+    head.fit_target_model(t, taps, mask, 0.1, fit_weight);
+    // Cells 13..18 span rows 104..151 (inside the object); columns as asked.
+    return head.forward(t, in).target_model.slice(2, 13, 19).slice(3, col0, col1).mean().item<double>();
+  };
+  at::Tensor hide_right = at::ones({1, 1, 255, 255});
+  hide_right.slice(2, 96, 160).slice(3, 128, 160).fill_(0);
+  const double right_seen = prior_on({}, 17, 19), right_hidden = prior_on(hide_right, 17, 19);
+  EXPECT_LT(right_hidden, right_seen - 0.3) << "seen " << right_seen << ", hidden " << right_hidden;
+  EXPECT_GT(prior_on(hide_right, 13, 15), 0.2);  // the seen (left) half is still the object
+}
+
 // The target model's features are not weights: a head trained against another version must not load silently.
 TEST(LiteMaskHead, OlderFormatIsAnErrorNamingTheKey) {
   io::StateDict state = random_lite_state(3);
@@ -305,6 +341,20 @@ TEST(Train, StepsCheckpointAndResume) {
   r = run_tool(bin, base + " --iterations 3 --resume");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("resumed at step 2"), std::string::npos) << r.output;
+  // Fine-tuning from a model, with parts of the objects hidden from the target model's fit.
+  const std::string tuned = (dir / "tuned.pt").string();
+  r = run_tool(bin, base + " --iterations 2 --hide-prob 1 --init " + shell_quote(out) + " --out " + shell_quote(tuned));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("mask head from"), std::string::npos) << r.output;
+  EXPECT_EQ(track::load_tracking_model(tuned).model->name(), "OceanPlus-Lite-v2");
+  r = run_tool(bin, base + " --iterations 2 --hide-prob 1.5");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("--hide-prob"), std::string::npos) << r.output;
+  r = run_tool(bin, base + " --iterations 4 --resume --init " + shell_quote(out));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("exclude each other"), std::string::npos) << r.output;
+  r = run_tool(bin, base + " --validate-only");
+  EXPECT_EQ(r.status, 0) << r.output;
   // Bad input: a clear error naming the problem, not a crash.
   r = run_tool(bin, "--data /nonexistent --backbone x.pt --out " + shell_quote(out));
   EXPECT_EQ(r.status, 1);

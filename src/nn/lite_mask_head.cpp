@@ -133,28 +133,36 @@ namespace {
 // (unweighted, the background, most cells, pulls every prediction negative: the prior alone reaches IoU 0.31 on
 // held-out pairs; balanced, 0.51).
 std::pair<at::Tensor, at::Tensor> normal_equations(const at::Tensor& features, const at::Tensor& mean,
-                                                   const at::Tensor& std, const at::Tensor& mask) {
+                                                   const at::Tensor& std, const at::Tensor& mask,
+                                                   const at::Tensor& fit_weight) {
   const int64_t f = features.size(1), cells = features.size(2) * features.size(3);
   at::Tensor x = (features[0].reshape({f, cells}).t().to(at::kDouble) - mean) / std;  // cells×F
   x = at::cat({x, at::ones({cells, 1}, x.options())}, 1);
   const at::Tensor y =
       area_resize(mask.to(at::kFloat), features.size(2)).reshape({cells, 1}).to(at::kDouble) * 2 - 1;
-  const at::Tensor positive = (y > 0).to(at::kDouble);
-  const double n_pos = std::max(1.0, positive.sum().item<double>()), n_neg = std::max(1.0, cells - n_pos);
-  const at::Tensor xw = x * (positive * (0.5 / n_pos) + (1 - positive) * (0.5 / n_neg));
+  at::Tensor positive = (y > 0).to(at::kDouble), negative = 1 - positive;
+  if (fit_weight.defined()) {
+    const at::Tensor w =
+        area_resize(fit_weight.to(at::kFloat), features.size(2)).reshape({cells, 1}).to(at::kDouble);
+    positive = positive * w;
+    negative = negative * w;
+  }
+  const double n_pos = std::max(1.0, positive.sum().item<double>());
+  const double n_neg = std::max(1.0, negative.sum().item<double>());
+  const at::Tensor xw = x * (positive * (0.5 / n_pos) + negative * (0.5 / n_neg));
   return {at::matmul(xw.t(), x), at::matmul(xw.t(), y)};
 }
 
 }  // namespace
 
 void LiteMaskHead::fit_target_model(LiteMaskTemplate& state, const NanoTrackTaps& taps, const at::Tensor& search_mask,
-                                    double ridge) const {
+                                    double ridge, const at::Tensor& fit_weight) const {
   at::NoGradGuard no_grad;
   const at::Tensor features = target_model_features(taps).detach();  // 1×F×32×32
   const int64_t f = features.size(1);
   const at::Tensor x = features[0].reshape({f, -1}).t().to(at::kDouble);
   const at::Tensor mean = x.mean(0), std = x.std(0, false).clamp_min(1e-3);
-  auto [gram, rhs] = normal_equations(features, mean, std, search_mask);
+  auto [gram, rhs] = normal_equations(features, mean, std, search_mask, fit_weight);
   gram = gram + at::eye(f + 1, gram.options()) * ridge;
   state.tm_weights = at::linalg_solve(gram, rhs).to(at::kFloat).reshape({f + 1});
   state.tm_mean = mean;

@@ -63,8 +63,10 @@ class LiteMaskHead {
   void set_template_mask(LiteMaskTemplate& state, const at::Tensor& template_mask) const;
   // Fits the target model on the first frame's search-size crop features and its 255² mask (1×1×255×255 0/1).
   // ridge: the L2 weight (relative to the sample count).
+  // fit_weight (optional, 1×1×255×255 in [0, 1]): how much each pixel counts in the fit (training hides parts of
+  // the object from it, as a video shows parts the first frame did not).
   void fit_target_model(LiteMaskTemplate& state, const NanoTrackTaps& taps, const at::Tensor& search_mask,
-                        double ridge = 0.1) const;
+                        double ridge = 0.1, const at::Tensor& fit_weight = {}) const;
 
   // Search side (batch N with one template state, or batch N with N states in training via forward_batch).
   LiteMaskOutput forward(const LiteMaskTemplate& state, const LiteMaskInputs& in, bool deep_supervision = false) const;

@@ -14,11 +14,14 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <future>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <opencv2/imgproc.hpp>
 
 #include "common/error.h"
 #include "common/openmp_env.h"
@@ -48,6 +51,8 @@ const char* kUsage =
     "  --exclude-source NAME   skip a source of the pack (repeatable), e.g. human_vikram\n"
     "  --checkpoint-every N    write MODEL.pt and MODEL.pt.state.pt every N steps (default 250)\n"
     "  --resume                continue from MODEL.pt.state.pt\n"
+    "  --init FILE             start the head from FILE's mask head (fine-tuning; fresh optimizer and schedule)\n"
+    "  --hide-prob P           share of pairs whose target-model fit does not see part of the object (default 0)\n"
     "  --validate-only         load the head from MODEL.pt, print the held-out IoUs and exit\n"
     "  --val-every N           mean IoU on held-out pack images every N steps (default 250; 0 = never)\n"
     "  --threads N             CPU threads (default 2)\n";
@@ -56,7 +61,8 @@ struct Options {
   std::vector<std::string> data;
   std::string backbone, out;
   int iterations = 3000, batch = 16, checkpoint_every = 250, val_every = 250, threads = 2;
-  double lr = 2e-3;
+  double lr = 2e-3, hide_prob = 0;
+  std::string init;  // start the head from this model's mask_head.* (fine-tuning) instead of fresh weights
   uint64_t seed = 1;
   std::vector<std::string> exclude;
   bool resume = false, validate_only = false;
@@ -105,6 +111,10 @@ Options parse(int argc, char** argv) {
       o.val_every = static_cast<int>(number(value()));
     } else if (a == "--threads") {
       o.threads = static_cast<int>(number(value()));
+    } else if (a == "--init") {
+      o.init = value();
+    } else if (a == "--hide-prob") {
+      o.hide_prob = number(value());
     } else if (a == "--validate-only") {
       o.validate_only = true;
     } else if (a == "--resume") {
@@ -116,6 +126,8 @@ Options parse(int argc, char** argv) {
   if (o.data.empty() || o.backbone.empty() || o.out.empty()) throw Error("--data, --backbone and --out are required (see --help)");
   if (o.iterations < 1 || o.batch < 1 || o.threads < 1 || !(o.lr > 0)) throw Error("iterations, batch, threads and lr must be positive");
   if (o.checkpoint_every < 1) o.checkpoint_every = o.iterations;
+  if (o.hide_prob < 0 || o.hide_prob > 1) throw Error("--hide-prob must be in [0, 1]");
+  if (o.resume && !o.init.empty()) throw Error("--resume and --init exclude each other");
   return o;
 }
 
@@ -126,19 +138,48 @@ bool held_out(const train::TrainEntry& e) {
 
 struct Batch {
   at::Tensor reference, reference_mask, search, search_mask, contour;  // N×3×255², N×1×255², ...
+  at::Tensor fit_weight;  // N×1×255²: which reference pixels the target model's fit sees (undefined: all)
 };
 
-Batch make_batch(const train::PairSampler& sampler, uint64_t seed, uint64_t first, int count) {
-  std::vector<at::Tensor> ref, ref_mask, search, search_mask, contour;
+// Hides part of the object from the target model's fit: the object pixels on one side of a random line through its
+// box's central half. A video shows parts of an object its first frame did not (a car turning); without this the
+// decoder learns to trust the target model, which is always right on same-image pairs, and misses those parts.
+cv::Mat hidden_part_weight(const cv::Mat& mask, std::mt19937_64& rng) {
+  cv::Mat weight(mask.size(), CV_8U, cv::Scalar(1));
+  const cv::Rect box = cv::boundingRect(mask);
+  if (box.empty()) return weight;
+  std::uniform_real_distribution<double> unit(0, 1);
+  const double angle = 2 * M_PI * unit(rng);
+  const double px = box.x + box.width * (0.25 + 0.5 * unit(rng)), py = box.y + box.height * (0.25 + 0.5 * unit(rng));
+  const double c = std::cos(angle), s = std::sin(angle);
+  for (int y = box.y; y < box.y + box.height; ++y) {
+    for (int x = box.x; x < box.x + box.width; ++x) {
+      if (mask.at<uint8_t>(y, x) && (x - px) * c + (y - py) * s > 0) weight.at<uint8_t>(y, x) = 0;
+    }
+  }
+  return weight;
+}
+
+Batch make_batch(const train::PairSampler& sampler, uint64_t seed, uint64_t first, int count, double hide_prob = 0) {
+  std::vector<at::Tensor> ref, ref_mask, search, search_mask, contour, fit_weight;
   for (int i = 0; i < count; ++i) {
     const train::TrainingPair p = sampler.sample(seed, first + static_cast<uint64_t>(i));
+    if (hide_prob > 0) {
+      std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + first + static_cast<uint64_t>(i));
+      const bool hide = std::uniform_real_distribution<double>(0, 1)(rng) < hide_prob;
+      const cv::Mat weight = hide ? hidden_part_weight(p.reference_mask, rng)
+                                  : cv::Mat(p.reference_mask.size(), CV_8U, cv::Scalar(1));
+      fit_weight.push_back(track::mask_to_tensor(weight).unsqueeze(0));
+    }
     ref.push_back(track::bgr_to_tensor(p.reference_bgr));
     ref_mask.push_back(track::mask_to_tensor(p.reference_mask).unsqueeze(0));
     search.push_back(track::bgr_to_tensor(p.search_bgr));
     search_mask.push_back(track::mask_to_tensor(p.search_mask).unsqueeze(0));
     contour.push_back(track::mask_to_tensor(train::contour_map(p.search_mask, 3)).unsqueeze(0));
   }
-  return {at::cat(ref), at::cat(ref_mask), at::cat(search), at::cat(search_mask), at::cat(contour)};
+  Batch b{at::cat(ref), at::cat(ref_mask), at::cat(search), at::cat(search_mask), at::cat(contour), {}};
+  if (!fit_weight.empty()) b.fit_weight = at::cat(fit_weight);
+  return b;
 }
 
 struct Losses {
@@ -178,7 +219,8 @@ Losses run_batch(const nn::NanoTrackNet& net, const nn::LiteMaskHead& head, cons
     one.stride16 = ref_taps.stride16.slice(0, i, i + 1);
     one.stride4 = ref_taps.stride4.slice(0, i, i + 1);
     one.stride2 = ref_taps.stride2.slice(0, i, i + 1);
-    head.fit_target_model(s, one, b.reference_mask.slice(0, i, i + 1));
+    head.fit_target_model(s, one, b.reference_mask.slice(0, i, i + 1), 0.1,
+                          b.fit_weight.defined() ? b.fit_weight.slice(0, i, i + 1) : at::Tensor());
     states.push_back(std::move(s));
   }
   std::unique_ptr<at::NoGradGuard> no_grad;
@@ -296,17 +338,22 @@ int run(const Options& o) {
 
   nn::LiteMaskHead head(net->feature_channels(), 64);
   head.initialise(o.seed);
+  // Before the optimizer takes the parameters: loading replaces the tensors.
+  if (o.validate_only || !o.init.empty()) {
+    const std::string file = o.validate_only ? o.out : o.init;
+    const io::StateDict saved = io::load_state_dict(file);
+    io::WeightReader reader(saved);
+    if (!head.load(reader)) throw Error(file + ": no mask head (mask_head.*) to start from");
+    if (o.validate_only) {
+      validate(*net, head, val_sampler, o);
+      return 0;
+    }
+    std::cerr << "oceanplus-train: mask head from " << file << "\n";
+  }
   Adam adam;
   adam.params = head.named_parameters();
   for (auto& [k, p] : adam.params) p.requires_grad_(true);
   adam.init();
-  if (o.validate_only) {
-    const io::StateDict saved = io::load_state_dict(o.out);
-    io::WeightReader reader(saved);
-    if (!head.load(reader)) throw Error(o.out + ": no mask head (mask_head.*) to validate");
-    validate(*net, head, val_sampler, o);
-    return 0;
-  }
   if (o.resume) {
     // Load the head's weights in place, so that the optimizer keeps pointing at the same tensors.
     const io::StateDict saved = io::load_state_dict(o.out);
@@ -330,7 +377,7 @@ int run(const Options& o) {
   const int64_t first_step = adam.step;
   auto fetch = [&](int64_t step) {
     return std::async(std::launch::async, [&sampler, &o, step] {
-      return make_batch(sampler, o.seed, static_cast<uint64_t>(step) * o.batch, o.batch);
+      return make_batch(sampler, o.seed, static_cast<uint64_t>(step) * o.batch, o.batch, o.hide_prob);
     });
   };
   std::future<Batch> next = fetch(adam.step);
