@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -88,32 +89,75 @@ TEST(LiteMaskHead, ShapesAndDeepSupervision) {
   EXPECT_TRUE(at::isfinite(out.logits).all().item<bool>());
 }
 
-// The target model, applied to the frame it was fitted on, separates the object from the background (real NanoTrack
-// features: random backbone weights carry too little spatial signal for a linear classifier).
-TEST(LiteMaskHead, TargetModelSeparatesTheObjectOnItsFrame) {
-  const std::string shared = shared_dir();
-  if (shared.empty()) GTEST_SKIP() << "../shared not found: needs the NanoTrack v2 weights";
-  at::NoGradGuard no_grad;
-  auto net = nn::NanoTrackNet::load_file(shared + "/weights/nanotrack/nanotrackv2.weights.pt");
-  nn::LiteMaskHead head(48, 64);
-  head.initialise(1);
-  at::Tensor x = at::rand({1, 3, 255, 255}, at::detail::createCPUGenerator(4)) * 255;
-  x.slice(2, 100, 160).slice(3, 90, 170).select(1, 0).fill_(20);
-  x.slice(2, 100, 160).slice(3, 90, 170).select(1, 1).fill_(200);
-  x.slice(2, 100, 160).slice(3, 90, 170).select(1, 2).fill_(30);
-  at::Tensor mask = at::zeros({1, 1, 255, 255});
-  mask.slice(2, 100, 160).slice(3, 90, 170).fill_(1);
-  nn::LiteMaskInputs in;
-  const at::Tensor xf = net->backbone(x, &in.taps);
-  const at::Tensor zf = net->backbone(x.slice(2, 64, 191).slice(3, 64, 191).contiguous());
-  in.cls_corr = net->cls_correlation(zf, xf);
-  nn::LiteMaskTemplate t = head.make_template(zf, mask.slice(2, 64, 191).slice(3, 64, 191));
-  head.fit_target_model(t, in.taps, mask);
-  const at::Tensor tm = head.forward(t, in).target_model;
-  const at::Tensor cover = nn::area_resize(mask, 32);
-  const double inside = tm.masked_select(cover > 0.99).mean().item<double>();
-  const double outside = tm.masked_select(cover < 0.01).mean().item<double>();
+// The target model on real NanoTrack v2 features (random backbone weights carry too little spatial signal for a linear
+// classifier): fitted on a search crop and its mask, then applied to the same crop.
+class TargetModelOnItsFrame : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string shared = shared_dir();
+    if (shared.empty()) GTEST_SKIP() << "../shared not found: needs the NanoTrack v2 weights";
+    net_ = nn::NanoTrackNet::load_file(shared + "/weights/nanotrack/nanotrackv2.weights.pt");
+    head_.initialise(1);
+  }
+  // A 1×3×255² noise crop (seeded) and an empty 1×1×255² mask; tests paint objects into both.
+  static at::Tensor noise(uint64_t seed) { return at::rand({1, 3, 255, 255}, at::detail::createCPUGenerator(seed)) * 255; }
+  static void paint(at::Tensor& x, at::Tensor& mask, int64_t y0, int64_t y1, int64_t x0, int64_t x1,
+                    std::array<double, 3> bgr) {
+    for (int c = 0; c < 3; ++c) x.slice(2, y0, y1).slice(3, x0, x1).select(1, c).fill_(bgr[c]);
+    mask.slice(2, y0, y1).slice(3, x0, x1).fill_(1);
+  }
+  // The 1×1×32×32 prior of a target model fitted on (x, mask, fit_weight) and applied to x.
+  at::Tensor prior(const at::Tensor& x, const at::Tensor& mask, const at::Tensor& fit_weight = {}) {
+    at::NoGradGuard no_grad;
+    nn::LiteMaskInputs in;
+    net_->backbone(x, &in.taps);
+    in.cls_corr = at::zeros({1, 64, 16, 16});
+    nn::LiteMaskTemplate t = head_.make_template(at::zeros({1, 48, 8, 8}), mask.slice(2, 64, 191).slice(3, 64, 191));
+    head_.fit_target_model(t, in.taps, mask, 0.1, fit_weight);
+    return head_.forward(t, in).target_model;
+  }
+  static double mean_where(const at::Tensor& map, const at::Tensor& where) {
+    return map.masked_select(where).mean().item<double>();
+  }
+
+  std::shared_ptr<nn::NanoTrackNet> net_;
+  nn::LiteMaskHead head_{48, 64};
+};
+
+// It separates the object from the background on the frame it was fitted on.
+TEST_F(TargetModelOnItsFrame, SeparatesTheObject) {
+  at::Tensor x = noise(4), mask = at::zeros({1, 1, 255, 255});
+  paint(x, mask, 100, 160, 90, 170, {20, 200, 30});
+  const at::Tensor tm = prior(x, mask), cover = nn::area_resize(mask, 32);
+  const double inside = mean_where(tm, cover > 0.99), outside = mean_where(tm, cover < 0.01);
   EXPECT_GT(inside, outside + 0.5) << "inside " << inside << ", outside " << outside;
+}
+
+// The fit weighs both classes equally: a small object (1.5% of the crop) still comes out positive and the background
+// negative, so the prior's sign separates them (unweighted, the background pulls everything negative).
+TEST_F(TargetModelOnItsFrame, IsBalancedForSmallObjects) {
+  at::Tensor x = noise(5), mask = at::zeros({1, 1, 255, 255});
+  paint(x, mask, 112, 144, 112, 144, {40, 40, 200});
+  const at::Tensor tm = prior(x, mask), cover = nn::area_resize(mask, 32);
+  EXPECT_GT(mean_where(tm, cover > 0.99), 0.2);
+  EXPECT_LT(mean_where(tm, cover < 0.01), -0.2);
+}
+
+// Pixels with zero fit weight do not teach it (training hides parts of objects this way, as a video shows parts its
+// first frame did not): labels there change nothing, while the same change of labels without the weight does.
+TEST_F(TargetModelOnItsFrame, ZeroFitWeightPixelsTeachNothing) {
+  at::Tensor x = noise(6), mask = at::zeros({1, 1, 255, 255});
+  paint(x, mask, 96, 160, 96, 128, {220, 30, 30});
+  paint(x, mask, 96, 160, 128, 160, {30, 30, 220});
+  at::Tensor relabelled = mask.clone();
+  relabelled.slice(2, 96, 160).slice(3, 140, 160).fill_(0);
+  // Hidden: the relabelled columns with a margin of more than one 8-pixel cell all round.
+  at::Tensor hide = at::ones({1, 1, 255, 255});
+  hide.slice(2, 80, 176).slice(3, 124, 176).fill_(0);
+  const double with_weight = (prior(x, mask, hide) - prior(x, relabelled, hide)).abs().max().item<double>();
+  const double without = (prior(x, mask) - prior(x, relabelled)).abs().max().item<double>();
+  EXPECT_LT(with_weight, 1e-4);
+  EXPECT_GT(without, 0.05);
 }
 
 TEST(LiteMaskHead, SaveLoadRoundTripGivesTheSameMasks) {
@@ -151,71 +195,6 @@ TEST(LiteMaskHead, WrongShapeNamesTheKey) {
     EXPECT_NE(std::string(e.what()).find("mask_head.s8.a.weight"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("bad-lite.pt"), std::string::npos) << e.what();
   }
-}
-
-// The fit weighs both classes equally: a small object (1.5% of the crop) still comes out positive and the background
-// negative, so the prior's sign separates them (unweighted, the background pulls everything negative).
-TEST(LiteMaskHead, TargetModelIsBalancedForSmallObjects) {
-  const std::string shared = shared_dir();
-  if (shared.empty()) GTEST_SKIP() << "../shared not found: needs the NanoTrack v2 weights";
-  at::NoGradGuard no_grad;
-  auto net = nn::NanoTrackNet::load_file(shared + "/weights/nanotrack/nanotrackv2.weights.pt");
-  nn::LiteMaskHead head(48, 64);
-  head.initialise(1);
-  at::Tensor x = at::rand({1, 3, 255, 255}, at::detail::createCPUGenerator(5)) * 255;
-  at::Tensor patch = x.slice(2, 112, 144).slice(3, 112, 144);
-  patch.select(1, 0).fill_(200);
-  patch.select(1, 1).fill_(40);
-  patch.select(1, 2).fill_(40);
-  at::Tensor mask = at::zeros({1, 1, 255, 255});
-  mask.slice(2, 112, 144).slice(3, 112, 144).fill_(1);
-  nn::NanoTrackTaps taps;
-  net->backbone(x, &taps);
-  nn::LiteMaskTemplate t = head.make_template(at::zeros({1, 48, 8, 8}), mask.slice(2, 64, 191).slice(3, 64, 191));
-  head.fit_target_model(t, taps, mask);
-  nn::LiteMaskInputs in;
-  in.taps = taps;
-  in.cls_corr = at::zeros({1, 64, 16, 16});
-  const at::Tensor tm = head.forward(t, in).target_model;
-  const at::Tensor cover = nn::area_resize(mask, 32);
-  EXPECT_GT(tm.masked_select(cover > 0.99).mean().item<double>(), 0.2);
-  EXPECT_LT(tm.masked_select(cover < 0.01).mean().item<double>(), -0.2);
-}
-
-// Pixels with zero fit weight do not teach the target model: hiding half of the object from the fit lowers the prior
-// there (training uses this to mimic parts a video shows later), while the seen half stays positive.
-TEST(LiteMaskHead, FitWeightHidesPixelsFromTheTargetModel) {
-  const std::string shared = shared_dir();
-  if (shared.empty()) GTEST_SKIP() << "../shared not found: needs the NanoTrack v2 weights";
-  at::NoGradGuard no_grad;
-  auto net = nn::NanoTrackNet::load_file(shared + "/weights/nanotrack/nanotrackv2.weights.pt");
-  nn::LiteMaskHead head(48, 64);
-  head.initialise(1);
-  at::Tensor x = at::rand({1, 3, 255, 255}, at::detail::createCPUGenerator(6)) * 255;
-  // The object: a red left half and a blue right half.
-  x.slice(2, 96, 160).slice(3, 96, 128).select(1, 2).fill_(220);
-  x.slice(2, 96, 160).slice(3, 96, 128).select(1, 0).fill_(30);
-  x.slice(2, 96, 160).slice(3, 128, 160).select(1, 0).fill_(220);
-  x.slice(2, 96, 160).slice(3, 128, 160).select(1, 2).fill_(30);
-  at::Tensor mask = at::zeros({1, 1, 255, 255});
-  mask.slice(2, 96, 160).slice(3, 96, 160).fill_(1);
-  nn::NanoTrackTaps taps;
-  net->backbone(x, &taps);
-  nn::LiteMaskInputs in;
-  in.taps = taps;
-  in.cls_corr = at::zeros({1, 64, 16, 16});
-  const at::Tensor template_mask = mask.slice(2, 64, 191).slice(3, 64, 191);
-  auto prior_on = [&](const at::Tensor& fit_weight, int64_t col0, int64_t col1) {
-    nn::LiteMaskTemplate t = head.make_template(at::zeros({1, 48, 8, 8}), template_mask);
-    head.fit_target_model(t, taps, mask, 0.1, fit_weight);
-    // Cells 13..18 span rows 104..151 (inside the object); columns as asked.
-    return head.forward(t, in).target_model.slice(2, 13, 19).slice(3, col0, col1).mean().item<double>();
-  };
-  at::Tensor hide_right = at::ones({1, 1, 255, 255});
-  hide_right.slice(2, 96, 160).slice(3, 128, 160).fill_(0);
-  const double right_seen = prior_on({}, 17, 19), right_hidden = prior_on(hide_right, 17, 19);
-  EXPECT_LT(right_hidden, right_seen - 0.3) << "seen " << right_seen << ", hidden " << right_hidden;
-  EXPECT_GT(prior_on(hide_right, 13, 15), 0.2);  // the seen (left) half is still the object
 }
 
 // The target model's features are not weights: a head trained against another version must not load silently.
