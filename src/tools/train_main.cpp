@@ -51,6 +51,7 @@ const char* kUsage =
     "  --exclude-source NAME   skip a source of the pack (repeatable), e.g. human_vikram\n"
     "  --checkpoint-every N    write MODEL.pt and MODEL.pt.state.pt every N steps (default 250)\n"
     "  --resume                continue from MODEL.pt.state.pt\n"
+    "  --stop-at N             stop after step N, keeping the schedule of --iterations (a checkpoint midway)\n"
     "  --init FILE             start the head from FILE's mask head (fine-tuning; fresh optimizer and schedule)\n"
     "  --hide-prob P           share of pairs whose target-model fit does not see part of the object (default 0)\n"
     "  --validate-only         load the head from MODEL.pt, print the held-out IoUs and exit\n"
@@ -60,6 +61,7 @@ const char* kUsage =
 struct Options {
   std::vector<std::string> data;
   std::string backbone, out;
+  int stop_at = 0;  // 0: run all iterations
   int iterations = 3000, batch = 16, checkpoint_every = 250, val_every = 250, threads = 2;
   double lr = 2e-3, hide_prob = 0;
   std::string init;  // start the head from this model's mask_head.* (fine-tuning) instead of fresh weights
@@ -111,6 +113,8 @@ Options parse(int argc, char** argv) {
       o.val_every = static_cast<int>(number(value()));
     } else if (a == "--threads") {
       o.threads = static_cast<int>(number(value()));
+    } else if (a == "--stop-at") {
+      o.stop_at = static_cast<int>(number(value()));
     } else if (a == "--init") {
       o.init = value();
     } else if (a == "--hide-prob") {
@@ -127,6 +131,7 @@ Options parse(int argc, char** argv) {
   if (o.iterations < 1 || o.batch < 1 || o.threads < 1 || !(o.lr > 0)) throw Error("iterations, batch, threads and lr must be positive");
   if (o.checkpoint_every < 1) o.checkpoint_every = o.iterations;
   if (o.hide_prob < 0 || o.hide_prob > 1) throw Error("--hide-prob must be in [0, 1]");
+  if (o.stop_at < 0 || o.stop_at > o.iterations) throw Error("--stop-at must be in [1, --iterations]");
   if (o.resume && !o.init.empty()) throw Error("--resume and --init exclude each other");
   return o;
 }
@@ -382,10 +387,11 @@ int run(const Options& o) {
   };
   std::future<Batch> next = fetch(adam.step);
   double avg_loss = 0, avg_iou = 0;
-  while (adam.step < o.iterations) {
+  const int last_step = o.stop_at > 0 ? o.stop_at : o.iterations;
+  while (adam.step < last_step) {
     const int64_t step = adam.step;
     Batch batch = next.get();
-    if (step + 1 < o.iterations) next = fetch(step + 1);
+    if (step + 1 < last_step) next = fetch(step + 1);
     const double progress = static_cast<double>(step) / o.iterations;
     const double warm = std::min(1.0, (step + 1) / 100.0);
     const double lr = o.lr * warm * (0.05 + 0.95 * 0.5 * (1 + std::cos(M_PI * progress)));
@@ -404,15 +410,15 @@ int run(const Options& o) {
          << duration(per_step * (o.iterations - adam.step));
     if (tty) {
       std::cerr << "\r" << line.str() << "   " << std::flush;
-    } else if (adam.step % 25 == 0 || adam.step == o.iterations) {
+    } else if (adam.step % 25 == 0 || adam.step == last_step) {
       std::cerr << line.str() << "\n";
     }
-    if (adam.step % o.checkpoint_every == 0 || adam.step == o.iterations) {
+    if (adam.step % o.checkpoint_every == 0 || adam.step == last_step) {
       save(o, backbone_state, head, adam);
       if (tty) std::cerr << "\n";
       std::cerr << "checkpoint: " << o.out << " at step " << adam.step << "\n";
     }
-    if (o.val_every > 0 && (adam.step % o.val_every == 0 || adam.step == o.iterations) && val_sampler.size() > 0) {
+    if (o.val_every > 0 && (adam.step % o.val_every == 0 || adam.step == last_step) && val_sampler.size() > 0) {
       if (tty) std::cerr << "\n";
       validate(*net, head, val_sampler, o);
     }
