@@ -10,10 +10,10 @@
 namespace oceanplus::nn {
 namespace {
 
-constexpr int64_t kSearchSide = 255;
+constexpr int64_t kSearchSide = 255;  // the search crop; the head's output covers it exactly
 // Stored as mask_head.format: the target model's features and fit are not weights, so a file trained against another
 // version would load and silently segment worse. Format 2: balanced fit over four taps, 48/32-channel coarse stages.
-constexpr double kFormat = 2;  // the search crop; the head's output covers it exactly
+constexpr double kFormat = 2;
 
 // Stride-2 upsampling that keeps the 'same'-padded grid: cell i of the coarse map sits on cell 2i of the fine one,
 // so an aligned resize to 2n-1 cells puts every coarse value in place; the last fine cell repeats its neighbour.
@@ -125,9 +125,7 @@ at::Tensor target_model_features(const NanoTrackTaps& taps) {
   return at::cat({taps.stride8, up2(taps.stride16), at::avg_pool2d(taps.stride4, 2), at::avg_pool2d(taps.stride2, 4)},
                 1);  // N×F×32×32
 }
-}  // namespace
 
-namespace {
 // The balanced least-squares normal equations of one crop, per cell: (Xᵀ W X / n, Xᵀ W y / n) over the standardised
 // features plus a bias column. y ∈ [-1, 1] is the fraction of each cell covered by the mask; both classes weigh half
 // (unweighted, the background, most cells, pulls every prediction negative: the prior alone reaches IoU 0.31 on
@@ -152,7 +150,6 @@ std::pair<at::Tensor, at::Tensor> normal_equations(const at::Tensor& features, c
   const at::Tensor xw = x * (positive * (0.5 / n_pos) + negative * (0.5 / n_neg));
   return {at::matmul(xw.t(), x), at::matmul(xw.t(), y)};
 }
-
 }  // namespace
 
 void LiteMaskHead::fit_target_model(LiteMaskTemplate& state, const NanoTrackTaps& taps, const at::Tensor& search_mask,
@@ -164,21 +161,19 @@ void LiteMaskHead::fit_target_model(LiteMaskTemplate& state, const NanoTrackTaps
   const at::Tensor mean = x.mean(0), std = x.std(0, false).clamp_min(1e-3);
   auto [gram, rhs] = normal_equations(features, mean, std, search_mask, fit_weight);
   gram = gram + at::eye(f + 1, gram.options()) * ridge;
-  state.tm_weights = at::linalg_solve(gram, rhs).to(at::kFloat).reshape({f + 1});
-  state.tm_mean = mean;
-  state.tm_std = std;
+  const at::Tensor weights = at::linalg_solve(gram, rhs).reshape({f + 1});  // over the standardised features
+  state.tm_weights = weights.to(at::kFloat);
+  // Fold the standardisation into a 1×1 convolution once: w·(x-m)/s + b = (w/s)·x + (b - Σ w·m/s).
+  const at::Tensor scaled = weights.slice(0, 0, f) / std;
+  state.tm_filter = scaled.to(at::kFloat).reshape({1, f, 1, 1});
+  state.tm_bias = (weights.slice(0, f, f + 1) - (scaled * mean).sum()).to(at::kFloat).reshape({1});
 }
 
 at::Tensor LiteMaskHead::target_model_map(const LiteMaskTemplate& state, const NanoTrackTaps& taps) const {
   const int64_t n = taps.stride8.size(0), h = taps.stride8.size(2), w = taps.stride8.size(3);
-  if (!state.tm_weights.defined()) return at::zeros({n, 1, h, w}, taps.stride8.options());
+  if (!state.tm_filter.defined()) return at::zeros({n, 1, h, w}, taps.stride8.options());
   at::NoGradGuard no_grad;
-  const at::Tensor features = target_model_features(taps).detach();
-  const int64_t f = features.size(1);
-  // Fold the standardisation into a 1×1 convolution: w·(x-m)/s + b = (w/s)·x + (b - Σ w·m/s).
-  const at::Tensor wf = state.tm_weights.slice(0, 0, f) / state.tm_std.to(at::kFloat);
-  const at::Tensor bias = state.tm_weights.slice(0, f, f + 1) - (wf * state.tm_mean.to(at::kFloat)).sum().reshape({1});
-  const at::Tensor map = at::conv2d(features, wf.reshape({1, f, 1, 1}), bias);
+  const at::Tensor map = at::conv2d(target_model_features(taps).detach(), state.tm_filter, state.tm_bias);
   return map.clamp(-2, 2);
 }
 
@@ -240,14 +235,7 @@ LiteMaskOutput LiteMaskHead::forward_batch(const std::vector<LiteMaskTemplate>& 
   if (states.size() == 1) {
     out.target_model = target_model_map(states[0], in.taps);
   } else {
-    for (int64_t i = 0; i < n; ++i) {
-      NanoTrackTaps one;
-      one.stride8 = in.taps.stride8.slice(0, i, i + 1);
-      one.stride16 = in.taps.stride16.slice(0, i, i + 1);
-      one.stride4 = in.taps.stride4.slice(0, i, i + 1);
-      one.stride2 = in.taps.stride2.slice(0, i, i + 1);
-      tms.push_back(target_model_map(states[i], one));
-    }
+    for (int64_t i = 0; i < n; ++i) tms.push_back(target_model_map(states[i], in.taps.item(i)));
     out.target_model = at::cat(tms, 0);
   }
   out.logits = decode(out.arn, out.target_model, in, deep_supervision ? &out.deep_logits : nullptr);

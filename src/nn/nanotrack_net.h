@@ -28,6 +28,12 @@ struct NanoTrackTaps {
   at::Tensor stride4;   // features.1 output: 16 ch
   at::Tensor stride8;   // features.3 output: 24 ch
   at::Tensor stride16;  // the backbone output (zf / xf): 48 ch (v2) or 96 ch (v3)
+
+  // The taps of batch item i (views, batch 1).
+  NanoTrackTaps item(int64_t i) const {
+    return {stride2.slice(0, i, i + 1), stride4.slice(0, i, i + 1), stride8.slice(0, i, i + 1),
+            stride16.slice(0, i, i + 1)};
+  }
 };
 
 struct NanoTrackHeadOutput {

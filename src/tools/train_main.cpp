@@ -219,12 +219,7 @@ Losses run_batch(const nn::NanoTrackNet& net, const nn::LiteMaskHead& head, cons
   std::vector<nn::LiteMaskTemplate> states;
   for (int64_t i = 0; i < n; ++i) {
     nn::LiteMaskTemplate s = head.make_template(zf.slice(0, i, i + 1), template_mask.slice(0, i, i + 1));
-    nn::NanoTrackTaps one;
-    one.stride8 = ref_taps.stride8.slice(0, i, i + 1);
-    one.stride16 = ref_taps.stride16.slice(0, i, i + 1);
-    one.stride4 = ref_taps.stride4.slice(0, i, i + 1);
-    one.stride2 = ref_taps.stride2.slice(0, i, i + 1);
-    head.fit_target_model(s, one, b.reference_mask.slice(0, i, i + 1), 0.1,
+    head.fit_target_model(s, ref_taps.item(i), b.reference_mask.slice(0, i, i + 1), 0.1,
                           b.fit_weight.defined() ? b.fit_weight.slice(0, i, i + 1) : at::Tensor());
     states.push_back(std::move(s));
   }
