@@ -8,7 +8,7 @@ packages=(
   # the tracker core
   libtorch-dev libdnnl-dev libopencv-dev libpng-dev nlohmann-json3-dev
   # an optimised BLAS: Debian's LibTorch calls whichever libblas.so.3 is selected, and the reference BLAS it pulls in
-  # by default makes the default model 2.5x slower (docs/BENCHMARKS.md); installing this one selects it
+  # by default makes the default model 3x slower (docs/BENCHMARKS.md); installing this one selects it
   libopenblas0-openmp
   # tests
   libgtest-dev

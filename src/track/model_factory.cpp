@@ -34,7 +34,6 @@ ModelHandle load_tracking_model(const std::string& spec_in) {
     head.add_to(state);
     h.model = NanoTrackModel::from_state(state);
     h.family = ModelFamily::NanoTrack;
-    h.preferred_threads = 1;
     h.random_weights = true;
     h.default_preset = "oceanplus-lite";
     return h;
@@ -50,7 +49,6 @@ ModelHandle load_tracking_model(const std::string& spec_in) {
     h.default_preset = model->mask_head() ? "oceanplus-lite" : "nanotrack";
     h.model = std::move(model);
     h.family = ModelFamily::NanoTrack;
-    h.preferred_threads = 1;
   } else {
     h.model = std::make_shared<OceanPlusModel>(nn::OceanPlusNet::load(state));
     h.default_preset = "vot2020";
@@ -60,7 +58,7 @@ ModelHandle load_tracking_model(const std::string& spec_in) {
 
 int cpu_threads_for(const ModelHandle& model, int requested) {
   if (requested > 0) return requested;
-  if (model.preferred_threads > 0) return model.preferred_threads;
+  if (model.family == ModelFamily::NanoTrack) return 1;
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 

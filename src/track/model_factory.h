@@ -20,13 +20,12 @@ struct ModelHandle {
   // The tracker preset that fits the model: vot2020 (OceanPlus), oceanplus-lite (NanoTrack with the mask head),
   // nanotrack (box only).
   std::string default_preset;
-  // CPU threads that run the model fastest when the user does not say (0: one per core). NanoTrack's layers are so
-  // small that splitting each one over threads costs more than it saves: on 2 cores one thread is 2.4× faster than
-  // two with passive waiting, and as fast as two spinning (docs/BENCHMARKS.md).
-  int preferred_threads = 0;
 };
 
-// The CPU thread count to use: `requested` when positive, else the model's preferred count, else one per core.
+// The CPU thread count to use: `requested` when positive, else the one that runs the model fastest: 1 for the
+// NanoTrack family, whose layers are so small that splitting each one over threads costs more than it saves (on 2
+// cores one thread is 2.2× faster than two with passive waiting, and as fast as two spinning; docs/BENCHMARKS.md),
+// one per core for OceanPlus.
 int cpu_threads_for(const ModelHandle& model, int requested);
 
 // The trained model that ships with the project (models/oceanplus-lite.pt), or "" when it is not installed. Looks in
