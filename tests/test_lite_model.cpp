@@ -331,6 +331,20 @@ TEST(Train, StepsCheckpointAndResume) {
   r = run_tool(bin, base + " --iterations 4 --resume --init " + shell_quote(out));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("exclude each other"), std::string::npos) << r.output;
+  // --stop-at ends midway through the schedule, with a checkpoint there.
+  r = run_tool(bin, base + " --iterations 4 --stop-at 1 --out " + shell_quote((dir / "early.pt").string()));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("at step 1\n"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("at step 2"), std::string::npos) << r.output;
+  r = run_tool(bin, base + " --iterations 2 --stop-at 3");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("--stop-at"), std::string::npos) << r.output;
+  // A box-only NanoTrack file has no mask head to start from: the error names it.
+  const std::string box_only = shared + "/weights/nanotrack/nanotrackv2.weights.pt";
+  r = run_tool(bin, base + " --iterations 2 --init " + shell_quote(box_only));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("no mask head"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("nanotrackv2.weights.pt"), std::string::npos) << r.output;
   r = run_tool(bin, base + " --validate-only");
   EXPECT_EQ(r.status, 0) << r.output;
   // Bad input: a clear error naming the problem, not a crash.
