@@ -2,7 +2,7 @@
 // paste-back and polygon. Median over the frames after the first (which packs the weights for the search size).
 //
 //   oceanplus-bench-tracker [--model FILE|random-mss|random-mms] [--frames DIR] [--box x,y,w,h] [--count N]
-//                           [--threads N] [--preset NAME]
+//                           [--threads N] [--preset NAME] [--device cpu|cuda|cuda:N]
 //
 // Default: random MSS weights on the 20 frames of OpenCV's vtest clip shipped in examples/data/vtest (cycled).
 #include <ATen/Parallel.h>
@@ -32,7 +32,7 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   oceanplus::prefer_passive_openmp_wait(argv);
   using namespace oceanplus;
-  std::string model_spec = "random-mss", frames_dir, preset = "auto";
+  std::string model_spec = "random-mss", frames_dir, preset = "auto", device = "cpu";
   cv::Rect2d box(638, 238, 48, 84);
   int count = 20, threads = 0;  // 0: the model's preferred count
   for (int i = 1; i < argc; ++i) {
@@ -49,13 +49,14 @@ int main(int argc, char** argv) {
     else if (a == "--preset") preset = value();
     else if (a == "--count") count = std::stoi(value());
     else if (a == "--threads") threads = std::stoi(value());
+    else if (a == "--device") device = value();
     else if (a == "--box") {
       double x, y, w, h;
       if (std::sscanf(value().c_str(), "%lf,%lf,%lf,%lf", &x, &y, &w, &h) != 4) return 2;
       box = cv::Rect2d(x, y, w, h);
     } else {
       std::puts("oceanplus-bench-tracker [--model FILE|random-mss|random-mms] [--frames DIR] [--box x,y,w,h]\n"
-                "                        [--count N] [--threads N] [--preset NAME]");
+                "                        [--count N] [--threads N] [--preset NAME] [--device D]");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
       frames.push_back(cv::imread(f, cv::IMREAD_COLOR));
       if (frames.back().empty()) throw Error(f + ": unreadable image");
     }
-    const track::ModelHandle handle = track::load_tracking_model(model_spec);
+    const track::ModelHandle handle = track::load_tracking_model(model_spec, device);
     threads = track::cpu_threads_for(handle, threads);
     at::set_num_threads(threads);
     track::Tracker tracker(handle.model, track::load_params(preset == "auto" ? handle.default_preset : preset));
@@ -85,8 +86,8 @@ int main(int argc, char** argv) {
       mask.push_back(t.mask_ms);
       total.push_back(t.crop_ms + t.network_ms + t.peak_ms + t.mask_ms);
     }
-    std::printf("model %s, %d threads, %dx%d frames, search %d, %d steps (median ms)\n", handle.model->name().c_str(),
-                threads, frames[0].cols, frames[0].rows, tracker.instance_size(), count);
+    std::printf("model %s on %s, %d threads, %dx%d frames, search %d, %d steps (median ms)\n",
+                handle.model->name().c_str(), handle.device.c_str(), threads, frames[0].cols, frames[0].rows, tracker.instance_size(), count);
     std::printf("crop %.2f  network %.2f  peak+update %.2f  mask %.2f  total %.2f  (%.1f fps)\n", median(crop),
                 median(net), median(peak), median(mask), median(total), 1000.0 / median(total));
   } catch (const std::exception& e) {

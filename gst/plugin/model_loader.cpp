@@ -17,17 +17,17 @@ int use_cpu_threads(int threads) {
 }
 
 LoadedModel load_model(const ModelChoice& choice) {
-  if (choice.device == ComputeDevice::Cuda) {
-    if (!at::hasCUDA()) {
-      throw Error("device=cuda: this build's LibTorch has no CUDA support or no GPU is visible; use device=cpu or auto");
-    }
-    throw Error("device=cuda: the GPU tracking path is not part of this build yet; use device=cpu or auto");
+  if (choice.device == ComputeDevice::Cuda && !at::hasCUDA()) {
+    throw Error("device=cuda: this build's LibTorch has no CUDA support or no GPU is visible; use device=cpu or auto");
   }
+  const std::string device = choice.device == ComputeDevice::Cuda ? "cuda"
+                             : choice.device == ComputeDevice::Cpu ? "cpu"
+                                                                  : "auto";
 
   LoadedModel loaded;
   const std::string file = choice.file.empty() ? track::default_model_file() : choice.file;
   // No trained model installed: random weights keep the pipeline running end to end (the masks mean nothing).
-  track::ModelHandle handle = track::load_tracking_model(file.empty() ? "random-lite" : file);
+  track::ModelHandle handle = track::load_tracking_model(file.empty() ? "random-lite" : file, device);
   if (choice.variant != ModelVariant::Auto) {
     auto* oceanplus = dynamic_cast<track::OceanPlusModel*>(handle.model.get());
     const bool want_mms = choice.variant == ModelVariant::Mms;
@@ -44,10 +44,12 @@ LoadedModel load_model(const ModelChoice& choice) {
   loaded.random_weights = handle.random_weights;
   loaded.description = handle.model->name() + (handle.random_weights ? " with random weights (no trained model is installed)"
                                                                       : " from " + file);
-  loaded.description += ", cpu";
+  loaded.description += ", " + handle.device;
   loaded.default_preset = handle.default_preset;
   loaded.threads = track::cpu_threads_for(handle, choice.threads);
-  loaded.description += ", " + std::to_string(loaded.threads) + (loaded.threads == 1 ? " thread" : " threads");
+  if (handle.device == "cpu") {
+    loaded.description += ", " + std::to_string(loaded.threads) + (loaded.threads == 1 ? " thread" : " threads");
+  }
   loaded.model = std::move(handle.model);
   return loaded;
 }

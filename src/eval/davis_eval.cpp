@@ -320,6 +320,7 @@ std::string usage_text(const std::string& program) {
     << "                       file. Default: davis2016 for single-object sequences, davis2017 otherwise; vot2020\n"
     << "                       with --vot.\n"
     << "  --threads N          tracking mode: CPU threads for the network (default: the model's best count).\n"
+    << "  --device D           tracking mode: where the network runs: cpu (default), cuda, cuda:N or auto.\n"
     << "  --vot DIR            VOT2020 short-term (multistart) evaluation instead of DAVIS: DIR/list.txt names the\n"
     << "                       sequences, each DIR/<seq>/ holds color/%08d.jpg, groundtruth.txt and anchor.value.\n"
     << "                       Needs --model; prints A, R and EAO per sequence and pooled, ending with 'EAO: <v>'.\n"
@@ -364,6 +365,7 @@ Options parse_options(int argc, const char* const* argv) {
     else if (arg == "--preset") target = &o.preset;
     else if (arg == "--vot") target = &o.vot;
     else if (arg == "--threads") target = &threads_text;
+    else if (arg == "--device") target = &o.device;
     if (target == nullptr) {
       if (arg.rfind("-", 0) == 0) throw UsageError("unknown option '" + arg + "'");
       throw UsageError("unexpected argument '" + arg + "'");

@@ -92,6 +92,13 @@ std::string strip_key_prefixes(const std::string& key) {
   return k;
 }
 
+StateDict moved_to(const StateDict& state, at::Device device) {
+  StateDict out;
+  out.source = state.source;
+  for (const auto& [key, tensor] : state.tensors) out.tensors[key] = tensor.to(device);
+  return out;
+}
+
 StateDict load_state_dict_from_bytes(const std::vector<char>& bytes, const std::string& name) {
   if (bytes.empty()) throw WeightsError(name, "the file is empty");
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());

@@ -29,6 +29,10 @@ StateDict load_state_dict_from_bytes(const std::vector<char>& bytes, const std::
 // torch.load). Written to a temporary file and renamed, so that an interrupted write never leaves a truncated file.
 void save_state_dict(const StateDict& state, const std::string& path);
 
+// A copy of the weights on `device` (the networks take their tensors from the dict, so building a network from the
+// copy puts it on that device). The copy keeps the source name.
+StateDict moved_to(const StateDict& state, at::Device device);
+
 // Strips the 'module.' and 'feature_extractor.' prefixes the reference loader strips.
 std::string strip_key_prefixes(const std::string& key);
 

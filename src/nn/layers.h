@@ -22,6 +22,9 @@ struct LoadOptions {
   // ARN attention through bmm. With use_onednn and fold_batchnorm off, this is TracKit's per-frame work in LibTorch
   // (the side-by-side baseline of bench/; also parity-tested).
   bool reference_ops = false;
+  // Where the weights live and the network runs. A CUDA device needs a LibTorch with CUDA; there the convolutions
+  // go through at::conv2d (cuDNN) whatever use_onednn says.
+  at::Device device = at::kCPU;
 
   // The reference's op sequence: at::conv2d, BatchNorm as its own op, nothing cached.
   static LoadOptions reference() {

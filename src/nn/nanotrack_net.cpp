@@ -196,12 +196,20 @@ std::shared_ptr<NanoTrackNet> NanoTrackNet::load_file(const std::string& path, c
 }
 
 std::shared_ptr<NanoTrackNet> NanoTrackNet::load(const io::StateDict& state, const LoadOptions& options) {
+  if (!options.device.is_cpu()) {
+    const io::StateDict on_device = io::moved_to(state, options.device);
+    LoadOptions device_options = options;
+    device_options.use_onednn = false;
+    io::WeightReader reader(on_device);
+    return build(reader, device_options);
+  }
   io::WeightReader reader(state);
   return build(reader, options);
 }
 
 std::shared_ptr<NanoTrackNet> NanoTrackNet::build(io::WeightReader& w, const LoadOptions& options) {
   auto net = std::make_shared<NanoTrackNet>();
+  net->device_ = options.device;
   net->version_ = w.has("backbone.features.9.conv.0.weight") ? NanoTrackVersion::V3 : NanoTrackVersion::V2;
   const bool v3 = net->version_ == NanoTrackVersion::V3;
 

@@ -382,10 +382,20 @@ OceanPlusNet::~OceanPlusNet() = default;
 
 std::shared_ptr<OceanPlusNet> OceanPlusNet::load(const io::StateDict& weights, const LoadOptions& options) {
   at::NoGradGuard no_grad;
-  io::WeightReader reader(weights);
   auto impl = std::make_unique<Impl>();
-  impl->load(reader, options);
-  return std::shared_ptr<OceanPlusNet>(new OceanPlusNet(std::move(impl)));
+  if (!options.device.is_cpu()) {
+    const io::StateDict on_device = io::moved_to(weights, options.device);
+    LoadOptions device_options = options;
+    device_options.use_onednn = false;
+    io::WeightReader reader(on_device);
+    impl->load(reader, device_options);
+  } else {
+    io::WeightReader reader(weights);
+    impl->load(reader, options);
+  }
+  auto net = std::shared_ptr<OceanPlusNet>(new OceanPlusNet(std::move(impl)));
+  net->device_ = options.device;
+  return net;
 }
 
 std::shared_ptr<OceanPlusNet> OceanPlusNet::load_file(const std::string& path, const LoadOptions& options) {
@@ -396,7 +406,12 @@ io::StateDict OceanPlusNet::synthetic_weights(MaskDecoder decoder, uint64_t seed
   at::NoGradGuard no_grad;
   io::StateDict out;
   out.source = std::string("synthetic ") + mask_decoder_name(decoder);
-  if (decoder == MaskDecoder::MMS) out.tensors.emplace(std::string(kMask) + "iter.r0.0.weight", at::randn({2, 4, 3, 3}));
+  // The MMS marker key (its presence selects the decoder), from the seed like every other tensor: two loads of the
+  // same seed must give the same network.
+  if (decoder == MaskDecoder::MMS) {
+    at::Generator generator = at::detail::createCPUGenerator(seed ^ 0x4d4d53ull);
+    out.tensors.emplace(std::string(kMask) + "iter.r0.0.weight", at::randn({2, 4, 3, 3}, generator));
+  }
   io::WeightReader reader = io::WeightReader::synthesizing(out, seed);
   Impl().load(reader, LoadOptions{});
   return out;

@@ -68,6 +68,8 @@ class OceanPlusNet {
   ~OceanPlusNet();
 
   MaskDecoder decoder() const;
+  // Where the weights are (LoadOptions::device); inputs must be there too.
+  at::Device device() const { return device_; }
   // Keys the network read, and keys it knows but does not use at inference (for tests and diagnostics).
   const std::vector<std::string>& used_keys() const;
   const std::vector<std::string>& skipped_keys() const;
@@ -92,6 +94,7 @@ class OceanPlusNet {
   struct Impl;
   explicit OceanPlusNet(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  at::Device device_ = at::kCPU;
 };
 
 }  // namespace oceanplus::nn

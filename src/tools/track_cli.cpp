@@ -62,6 +62,7 @@ struct Options {
   std::string model;
   std::string preset = "auto";
   int threads = 0;  // 0: the model's preferred count (track::cpu_threads_for)
+  std::string device = "cpu";  // cpu, cuda, cuda:N or auto
   std::string masks_dir;
   std::string jsonl;
   std::string video_out;
@@ -108,6 +109,8 @@ void print_help() {
       "                        ({\"base\": \"davis2016\", \"seg_thr\": 0.8, ...})\n"
       "  --threads N           CPU threads (default: the model's best count, 1 for OceanPlus-Lite, one per\n"
       "                        core for OceanPlus)\n"
+      "  --device D            where the network runs: cpu (default), cuda, cuda:N, or auto (a GPU when\n"
+      "                        LibTorch has CUDA and sees one)\n"
       "\n"
       "Outputs (all optional; a summary line is always printed):\n"
       "  --masks DIR           one PNG per frame, DIR/<frame stem>.png (DAVIS results layout; video frames are\n"
@@ -184,6 +187,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--model") o.model = value();
     else if (a == "--preset") o.preset = value();
     else if (a == "--threads") o.threads = parse_int(a, value(), 1);
+    else if (a == "--device") o.device = value();
     else if (a == "--masks") o.masks_dir = value();
     else if (a == "--jsonl") o.jsonl = value();
     else if (a == "--video-out") o.video_out = value();
@@ -622,7 +626,7 @@ int run(const Options& o) {
   if (!source->next(frame, stem)) throw Error(source->describe() + " has no frame " + std::to_string(o.init_frame));
   const std::vector<InitTarget> targets = initial_targets(o, region, frame, stem);
 
-  const oceanplus::track::ModelHandle handle = oceanplus::track::load_tracking_model(o.model);
+  const oceanplus::track::ModelHandle handle = oceanplus::track::load_tracking_model(o.model, o.device);
   const auto& model = handle.model;
   if (handle.random_weights) {
     warn("--model " + o.model + ": random weights, the tracking results are meaningless (demos and tests only)");
@@ -632,8 +636,8 @@ int run(const Options& o) {
   Outputs outputs(o, params.seg_thr);
   outputs.start(frame.size(), source->fps());
   if (!o.quiet) {
-    std::printf("input: %s\nmodel: %s\npreset: %s, %d thread(s)\n", source->describe().c_str(),
-                model->name().c_str(), params.name.c_str(), at::get_num_threads());
+    std::printf("input: %s\nmodel: %s on %s\npreset: %s, %d thread(s)\n", source->describe().c_str(),
+                model->name().c_str(), handle.device.c_str(), params.name.c_str(), at::get_num_threads());
     std::fflush(stdout);
   }
 

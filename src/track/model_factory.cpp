@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <thread>
 
+#include <ATen/Context.h>
+
 #include "common/error.h"
 #include "io/weights.h"
 #include "track/nanotrack_model.h"
@@ -11,8 +13,40 @@
 
 namespace oceanplus::track {
 
-ModelHandle load_tracking_model(const std::string& spec_in) {
+std::string resolve_device(const std::string& requested) {
+  if (requested.empty() || requested == "cpu") return "cpu";
+  if (requested == "auto") return at::hasCUDA() ? "cuda" : "cpu";
+  if (requested.rfind("cuda", 0) != 0) {
+    throw Error("device '" + requested + "': expected cpu, cuda, cuda:N or auto");
+  }
+  at::Device device = at::kCPU;
+  try {
+    device = at::Device(requested);
+  } catch (const std::exception&) {
+    throw Error("device '" + requested + "': expected cpu, cuda, cuda:N or auto");
+  }
+  if (!at::hasCUDA()) {
+    throw Error("device '" + requested + "': this build's LibTorch has no CUDA support, or no GPU is visible; use "
+                "cpu or auto");
+  }
+  const int64_t count = at::getNumGPUs();
+  if (device.has_index() && device.index() >= count) {
+    throw Error("device '" + requested + "': this machine has " + std::to_string(count) + " GPU(s)");
+  }
+  return requested;
+}
+
+ModelHandle load_tracking_model(const std::string& spec_in, const std::string& device_name) {
   ModelHandle h;
+  h.device = resolve_device(device_name);
+  nn::LoadOptions options;
+  options.device = at::Device(h.device);
+  if (options.device.is_cuda()) {
+    // float32 means float32: LibTorch lets cuDNN and cuBLAS round inputs to TF32 by default (10-bit mantissa),
+    // which moves boxes by pixels against the CPU path. Process-wide, as LibTorch keeps these flags.
+    at::globalContext().setAllowTF32CuDNN(false);
+    at::globalContext().setAllowTF32CuBLAS(false);
+  }
   std::string spec = spec_in;
   if (spec.empty() || spec == "default") {
     spec = default_model_file();
@@ -22,7 +56,9 @@ ModelHandle load_tracking_model(const std::string& spec_in) {
     }
   }
   if (spec == "random-mss" || spec == "random-mms") {
-    h.model = OceanPlusModel::from_spec(spec);
+    h.model = std::make_shared<OceanPlusModel>(nn::OceanPlusNet::load(
+        nn::OceanPlusNet::synthetic_weights(spec == "random-mms" ? nn::MaskDecoder::MMS : nn::MaskDecoder::MSS, 1),
+        options));
     h.random_weights = true;
     h.default_preset = "vot2020";
     return h;
@@ -32,7 +68,7 @@ ModelHandle load_tracking_model(const std::string& spec_in) {
     nn::LiteMaskHead head(48, 64);
     head.initialise(1);
     head.add_to(state);
-    h.model = NanoTrackModel::from_state(state);
+    h.model = NanoTrackModel::from_state(state, options);
     h.family = ModelFamily::NanoTrack;
     h.random_weights = true;
     h.default_preset = "oceanplus-lite";
@@ -45,12 +81,12 @@ ModelHandle load_tracking_model(const std::string& spec_in) {
   h.file = spec;
   const io::StateDict state = io::load_state_dict(spec);
   if (state.tensors.count("backbone.features.0.0.weight")) {
-    auto model = NanoTrackModel::from_state(state);
+    auto model = NanoTrackModel::from_state(state, options);
     h.default_preset = model->mask_head() ? "oceanplus-lite" : "nanotrack";
     h.model = std::move(model);
     h.family = ModelFamily::NanoTrack;
   } else {
-    h.model = std::make_shared<OceanPlusModel>(nn::OceanPlusNet::load(state));
+    h.model = std::make_shared<OceanPlusModel>(nn::OceanPlusNet::load(state, options));
     h.default_preset = "vot2020";
   }
   return h;

@@ -20,7 +20,13 @@ struct ModelHandle {
   // The tracker preset that fits the model: vot2020 (OceanPlus), oceanplus-lite (NanoTrack with the mask head),
   // nanotrack (box only).
   std::string default_preset;
+  std::string device = "cpu";   // where the network runs: "cpu" or "cuda[:N]"
 };
+
+// Where to run a model: "cpu", "cuda", "cuda:N", or "auto" (the first GPU when LibTorch has CUDA and sees one, else
+// the CPU). Returns the resolved name. Throws oceanplus::Error for an unknown name, or for a GPU this build or this
+// machine does not have (the message says which).
+std::string resolve_device(const std::string& requested);
 
 // The CPU thread count to use: `requested` when positive, else the one that runs the model fastest: 1 for the
 // NanoTrack family, whose layers are so small that splitting each one over threads costs more than it saves (on 2
@@ -35,7 +41,8 @@ std::string default_model_file();
 // spec: "" or "default" (the shipped model), "random-mss" / "random-mms" (OceanPlus with random weights),
 // "random-lite" (NanoTrack v2 + mask head, random weights), or a weights file. Errors (oceanplus::Error,
 // io::WeightsError) name the file and the problem.
-ModelHandle load_tracking_model(const std::string& spec);
+// device: as resolve_device() takes it.
+ModelHandle load_tracking_model(const std::string& spec, const std::string& device = "cpu");
 
 // The preset for DAVIS evaluation: OceanPlus's davis2016/davis2017 presets, or the model's own default.
 std::string davis_preset(const ModelHandle& model, int n_objects);

@@ -19,7 +19,9 @@ NanoTrackModel::NanoTrackModel(std::shared_ptr<nn::NanoTrackNet> net, std::share
 
 std::shared_ptr<NanoTrackModel> NanoTrackModel::from_state(const io::StateDict& state, const nn::LoadOptions& options) {
   auto net = nn::NanoTrackNet::load(state, options);
-  io::WeightReader reader(state);
+  // The head takes its tensors as they are: on the network's device.
+  const io::StateDict on_device = options.device.is_cpu() ? io::StateDict() : io::moved_to(state, options.device);
+  io::WeightReader reader(options.device.is_cpu() ? state : on_device);
   auto head = std::make_shared<nn::LiteMaskHead>(net->feature_channels(),
                                                  net->version() == nn::NanoTrackVersion::V2 ? 64 : 96);
   if (!head->load(reader)) {
@@ -47,30 +49,30 @@ NanoTrackTarget& NanoTrackModel::target_of(TargetFeatures& target) {
 std::unique_ptr<TargetFeatures> NanoTrackModel::make_target(const cv::Mat& z_crop, const cv::Mat& mask) {
   at::NoGradGuard no_grad;
   auto target = std::make_unique<NanoTrackTarget>();
-  target->zf = net_->backbone(bgr_to_tensor(z_crop));
-  if (mask_head_) target->mask = mask_head_->make_template(target->zf, mask_to_tensor(mask).unsqueeze(0));
+  target->zf = net_->backbone(bgr_to_tensor(z_crop, net_->device()));
+  if (mask_head_) target->mask = mask_head_->make_template(target->zf, mask_to_tensor(mask, net_->device()).unsqueeze(0));
   return target;
 }
 
 void NanoTrackModel::reset_target_mask(TargetFeatures& target, const cv::Mat& mask) {
   if (!mask_head_) return;
   at::NoGradGuard no_grad;
-  mask_head_->set_template_mask(target_of(target).mask, mask_to_tensor(mask).unsqueeze(0));
+  mask_head_->set_template_mask(target_of(target).mask, mask_to_tensor(mask, net_->device()).unsqueeze(0));
 }
 
 void NanoTrackModel::fit_first_frame(TargetFeatures& target, const cv::Mat& x_crop, const cv::Mat& x_mask) {
   if (!mask_head_) return;
   at::NoGradGuard no_grad;
   nn::NanoTrackTaps taps;
-  net_->backbone(bgr_to_tensor(x_crop), &taps);
-  mask_head_->fit_target_model(target_of(target).mask, taps, mask_to_tensor(x_mask).unsqueeze(0));
+  net_->backbone(bgr_to_tensor(x_crop, net_->device()), &taps);
+  mask_head_->fit_target_model(target_of(target).mask, taps, mask_to_tensor(x_mask, net_->device()).unsqueeze(0));
 }
 
 SearchResult NanoTrackModel::track(TargetFeatures& target, const cv::Mat& x_crop) {
   NanoTrackTarget& t = target_of(target);
   at::NoGradGuard no_grad;
   nn::LiteMaskInputs inputs;
-  const at::Tensor xf = net_->backbone(bgr_to_tensor(x_crop), mask_head_ ? &inputs.taps : nullptr);
+  const at::Tensor xf = net_->backbone(bgr_to_tensor(x_crop, net_->device()), mask_head_ ? &inputs.taps : nullptr);
   const nn::NanoTrackHeadOutput head = net_->head(t.zf, xf);
   SearchResult r;
   r.score = tensor_to_mat(at::softmax(head.cls, 1)[0][1]);

@@ -8,24 +8,25 @@
 
 namespace oceanplus::track {
 
-at::Tensor bgr_to_tensor(const cv::Mat& bgr) {
+at::Tensor bgr_to_tensor(const cv::Mat& bgr, at::Device device) {
   if (bgr.type() != CV_8UC3) throw Error("expected an 8-bit BGR crop");
   cv::Mat contiguous = bgr.isContinuous() ? bgr : bgr.clone();
   return at::from_blob(contiguous.data, {contiguous.rows, contiguous.cols, 3}, at::kByte)
+      .to(device)
       .permute({2, 0, 1})
       .unsqueeze(0)
       .to(at::kFloat)
       .contiguous();
 }
 
-at::Tensor mask_to_tensor(const cv::Mat& mask) {
+at::Tensor mask_to_tensor(const cv::Mat& mask, at::Device device) {
   if (mask.type() != CV_8UC1) throw Error("expected an 8-bit single-channel mask");
   cv::Mat contiguous = mask.isContinuous() ? mask : mask.clone();
-  return at::from_blob(contiguous.data, {1, contiguous.rows, contiguous.cols}, at::kByte).to(at::kFloat);
+  return at::from_blob(contiguous.data, {1, contiguous.rows, contiguous.cols}, at::kByte).to(device).to(at::kFloat);
 }
 
 cv::Mat tensor_to_mat(const at::Tensor& map) {
-  at::Tensor t = map.to(at::kFloat).contiguous();
+  at::Tensor t = map.to(at::kCPU, at::kFloat).contiguous();
   if (t.dim() != 2) throw Error("tensor_to_mat: expected a 2-D tensor");
   cv::Mat out(static_cast<int>(t.size(0)), static_cast<int>(t.size(1)), CV_32F);
   std::memcpy(out.data, t.data_ptr<float>(), sizeof(float) * t.numel());
@@ -73,12 +74,12 @@ OceanPlusTarget& OceanPlusModel::target_of(TargetFeatures& target) {
 
 std::unique_ptr<TargetFeatures> OceanPlusModel::make_target(const cv::Mat& z_crop, const cv::Mat& mask) {
   auto target = std::make_unique<OceanPlusTarget>();
-  target->state = net_->make_template(bgr_to_tensor(z_crop), mask_to_tensor(mask));
+  target->state = net_->make_template(bgr_to_tensor(z_crop, net_->device()), mask_to_tensor(mask, net_->device()));
   return target;
 }
 
 void OceanPlusModel::reset_target_mask(TargetFeatures& target, const cv::Mat& mask) {
-  net_->set_template_mask(target_of(target).state, mask_to_tensor(mask));
+  net_->set_template_mask(target_of(target).state, mask_to_tensor(mask, net_->device()));
 }
 
 SearchResult OceanPlusModel::track(TargetFeatures& target, const cv::Mat& x_crop) {
@@ -88,7 +89,7 @@ SearchResult OceanPlusModel::track(TargetFeatures& target, const cv::Mat& x_crop
   // pages for this pass.
   t.last_output = nn::SearchOutput();
   t.last_neck_xf = at::Tensor();
-  t.last_output = net_->track(t.state, bgr_to_tensor(x_crop));
+  t.last_output = net_->track(t.state, bgr_to_tensor(x_crop, net_->device()));
   t.last_neck_xf = t.last_output.neck_xf;
   SearchResult r;
   r.score = tensor_to_mat(at::sigmoid(t.last_output.cls_logits)[0][0]);

@@ -47,8 +47,9 @@ class OceanPlusModel : public TrackingModel {
 };
 
 // Converts between OpenCV images and the network's tensors (shared with tests and tools).
-at::Tensor bgr_to_tensor(const cv::Mat& bgr_u8);        // H×W×3 uint8 -> 1×3×H×W float
-at::Tensor mask_to_tensor(const cv::Mat& mask_u8);      // H×W 0/1 uint8 -> 1×H×W float
-cv::Mat tensor_to_mat(const at::Tensor& map2d);         // H×W float tensor -> CV_32F (copy)
+// On another device than the CPU, the 8-bit image is uploaded and converted there (a quarter of the bytes).
+at::Tensor bgr_to_tensor(const cv::Mat& bgr_u8, at::Device device = at::kCPU);    // H×W×3 uint8 -> 1×3×H×W float
+at::Tensor mask_to_tensor(const cv::Mat& mask_u8, at::Device device = at::kCPU);  // H×W 0/1 uint8 -> 1×H×W float
+cv::Mat tensor_to_mat(const at::Tensor& map2d);  // H×W float tensor on any device -> CV_32F (copy)
 
 }  // namespace oceanplus::track

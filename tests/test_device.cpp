@@ -1,0 +1,183 @@
+// Where the networks run: device names, weights moved to a device, and (on a machine with a GPU and a CUDA LibTorch)
+// the CUDA path against the CPU path: the same search outputs within float32 tolerance, and the same tracks.
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "io/weights.h"
+#include "track/model_factory.h"
+#include "track/tracker.h"
+
+using namespace oceanplus;
+
+namespace {
+
+std::string thrown_by(const std::string& device) {
+  try {
+    track::resolve_device(device);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool gpu_present() { return at::hasCUDA() && at::getNumGPUs() > 0; }
+
+// The 20 vtest frames shipped in examples/data (768×576).
+std::vector<cv::Mat> sample_frames() {
+  const char* root = std::getenv("OCEANPLUS_SOURCE_DIR");
+  std::vector<std::string> files;
+  const std::filesystem::path dir = std::filesystem::path(root ? root : ".") / "examples/data/vtest";
+  for (const auto& e : std::filesystem::directory_iterator(dir)) files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  std::vector<cv::Mat> frames;
+  for (const auto& f : files) frames.push_back(cv::imread(f, cv::IMREAD_COLOR));
+  return frames;
+}
+
+double max_abs_diff(const cv::Mat& a, const cv::Mat& b) {
+  if (a.empty() && b.empty()) return 0;
+  return cv::norm(a, b, cv::NORM_INF);
+}
+
+}  // namespace
+
+TEST(Device, Names) {
+  EXPECT_EQ(track::resolve_device("cpu"), "cpu");
+  EXPECT_EQ(track::resolve_device(""), "cpu");
+  EXPECT_EQ(track::resolve_device("auto"), gpu_present() ? "cuda" : "cpu");
+  for (const std::string bad : {"gpu", "tpu", "cuda:x", "cuda:-1", "CPU0"}) {
+    const std::string message = thrown_by(bad);
+    EXPECT_NE(message.find("'" + bad + "'"), std::string::npos) << bad << ": " << message;
+  }
+  if (!at::hasCUDA()) {
+    const std::string message = thrown_by("cuda");
+    EXPECT_NE(message.find("no CUDA support"), std::string::npos) << message;
+    EXPECT_NE(thrown_by("cuda:0"), "");
+  } else {
+    EXPECT_EQ(track::resolve_device("cuda"), "cuda");
+    EXPECT_NE(thrown_by("cuda:" + std::to_string(at::getNumGPUs())).find("GPU(s)"), std::string::npos);
+  }
+}
+
+TEST(Device, LoadingWithoutAGpuSaysSo) {
+  if (at::hasCUDA()) GTEST_SKIP() << "this LibTorch has CUDA: the error case does not arise";
+  try {
+    track::load_tracking_model("random-lite", "cuda");
+    FAIL() << "loaded on a GPU that is not there";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("device 'cuda'"), std::string::npos) << e.what();
+  }
+  const track::ModelHandle h = track::load_tracking_model("random-lite", "cpu");
+  EXPECT_EQ(h.device, "cpu");
+}
+
+TEST(Device, MovedToKeepsValuesAndSource) {
+  io::StateDict state;
+  state.source = "weights.pt";
+  state.tensors["a"] = at::arange(6, at::kFloat).reshape({2, 3});
+  state.tensors["b"] = at::ones({1}, at::kLong);
+  const io::StateDict moved = io::moved_to(state, at::kCPU);
+  EXPECT_EQ(moved.source, "weights.pt");
+  ASSERT_EQ(moved.tensors.size(), 2u);
+  EXPECT_TRUE(at::equal(moved.tensors.at("a"), state.tensors.at("a")));
+  EXPECT_EQ(moved.tensors.at("b").scalar_type(), at::kLong);
+  if (!gpu_present()) return;
+  const io::StateDict on_gpu = io::moved_to(state, at::Device("cuda"));
+  EXPECT_TRUE(on_gpu.tensors.at("a").is_cuda());
+  EXPECT_TRUE(at::equal(on_gpu.tensors.at("a").cpu(), state.tensors.at("a")));
+}
+
+// One search pass of each model family on the CPU and on the GPU, from the same crops.
+class DeviceParity : public ::testing::TestWithParam<std::string> {};
+
+// Runs one template + first-frame fit + search pass on `spec` loaded on each device, from the same crops, and
+// checks that the outputs agree within float32 tolerance.
+void expect_same_search(const std::string& spec, const std::string& device_a, const std::string& device_b) {
+  const track::ModelHandle cpu = track::load_tracking_model(spec, device_a);
+  const track::ModelHandle gpu = track::load_tracking_model(spec, device_b);
+  EXPECT_EQ(gpu.device, device_b);
+  const std::vector<cv::Mat> frames = sample_frames();
+  ASSERT_GE(frames.size(), 2u);
+  const cv::Point2d centre(662, 280);
+  const track::ModelGeometry& geo = cpu.model->geometry();
+  const cv::Scalar pad = cv::mean(frames[0]);
+  const cv::Mat z = track::crop_subwindow(frames[0], centre.x, centre.y, geo.exemplar_size, 120, pad, nullptr);
+  cv::Mat z_mask = cv::Mat::zeros(geo.exemplar_size, geo.exemplar_size, CV_8U);
+  cv::rectangle(z_mask, cv::Rect(40, 30, 47, 67), cv::Scalar(1), cv::FILLED);
+  const cv::Mat x = track::crop_subwindow(frames[1], centre.x + 3, centre.y - 2, 255, 240, pad, nullptr);
+  auto run = [&](const track::ModelHandle& h) {
+    auto target = h.model->make_target(z, z_mask);
+    if (h.model->geometry().fits_first_frame) {
+      cv::Mat x_mask = cv::Mat::zeros(255, 255, CV_8U);
+      cv::rectangle(x_mask, cv::Rect(104, 94, 47, 67), cv::Scalar(1), cv::FILLED);
+      h.model->fit_first_frame(*target, track::crop_subwindow(frames[0], centre.x, centre.y, 255, 240, pad, nullptr),
+                               x_mask);
+    }
+    return h.model->track(*target, x);
+  };
+  const track::SearchResult a = run(cpu), b = run(gpu);
+  ASSERT_FALSE(a.score.empty());
+  EXPECT_LT(max_abs_diff(a.score, b.score), 1e-3) << spec;
+  for (int i = 0; i < 4; ++i) {
+    double scale = 0;
+    cv::minMaxLoc(cv::abs(a.ltrb[i]), nullptr, &scale);
+    EXPECT_LT(max_abs_diff(a.ltrb[i], b.ltrb[i]), 1e-3 * std::max(1.0, scale)) << spec << " ltrb " << i;
+  }
+  ASSERT_EQ(a.mask_prob.empty(), b.mask_prob.empty());
+  EXPECT_EQ(a.mask_prob.empty(), !cpu.model->geometry().has_mask);
+  EXPECT_LT(max_abs_diff(a.mask_prob, b.mask_prob), 5e-3) << spec;
+}
+
+// The harness itself, on the CPU twice (a GPU-less machine still runs every line of it).
+TEST_P(DeviceParity, HarnessOnTheCpu) {
+  if (GetParam() == "default" && track::default_model_file().empty()) GTEST_SKIP() << "the shipped model is not installed";
+  expect_same_search(GetParam(), "cpu", "cpu");
+}
+
+TEST_P(DeviceParity, SearchOutputsMatchTheCpu) {
+  if (!gpu_present()) GTEST_SKIP() << "no GPU, or a LibTorch without CUDA: the CUDA path is not tested here";
+  if (GetParam() == "default" && track::default_model_file().empty()) GTEST_SKIP() << "the shipped model is not installed";
+  expect_same_search(GetParam(), "cpu", "cuda");
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, DeviceParity, ::testing::Values("default", "random-lite", "random-mss", "random-mms"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (char& c : name) c = c == '-' ? '_' : c;
+                           return name;
+                         });
+
+// The shipped model tracks the same on the GPU as on the CPU, step by step.
+TEST(DeviceTracking, ShippedModelFollowsTheSameTrack) {
+  if (!gpu_present()) GTEST_SKIP() << "no GPU, or a LibTorch without CUDA: the CUDA path is not tested here";
+  if (track::default_model_file().empty()) GTEST_SKIP() << "the shipped model is not installed";
+  const std::vector<cv::Mat> frames = sample_frames();
+  const track::ModelHandle cpu = track::load_tracking_model("default", "cpu");
+  const track::ModelHandle gpu = track::load_tracking_model("default", "cuda");
+  track::Tracker on_cpu(cpu.model, track::preset(cpu.default_preset));
+  track::Tracker on_gpu(gpu.model, track::preset(gpu.default_preset));
+  const cv::Rect2d box(638, 238, 48, 84);
+  on_cpu.init_with_box_no_cycles(frames[0], box);
+  on_gpu.init_with_box_no_cycles(frames[0], box);
+  for (size_t i = 1; i < frames.size(); ++i) {
+    const track::TargetResult a = on_cpu.track(frames[i]);
+    const track::TargetResult b = on_gpu.track(frames[i]);
+    EXPECT_NEAR(a.box.x, b.box.x, 0.5) << "frame " << i;
+    EXPECT_NEAR(a.box.y, b.box.y, 0.5) << "frame " << i;
+    EXPECT_NEAR(a.box.width, b.box.width, 0.5) << "frame " << i;
+    EXPECT_NEAR(a.box.height, b.box.height, 0.5) << "frame " << i;
+    EXPECT_NEAR(a.score, b.score, 1e-3) << "frame " << i;
+    const double inter = cv::countNonZero(a.mask & b.mask), uni = cv::countNonZero(a.mask | b.mask);
+    EXPECT_GT(uni > 0 ? inter / uni : 1.0, 0.98) << "frame " << i;
+  }
+}
