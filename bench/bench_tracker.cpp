@@ -2,7 +2,10 @@
 // paste-back and polygon. Median over the frames after the first (which packs the weights for the search size).
 //
 //   oceanplus-bench-tracker [--model FILE|random-mss|random-mms] [--frames DIR] [--box x,y,w,h] [--count N]
-//                           [--threads N] [--preset NAME] [--device cpu|cuda|cuda:N]
+//                           [--threads N] [--preset NAME] [--device cpu|cuda|cuda:N] [--frame-step auto|on|off]
+//
+// --frame-step on runs each step as one frame step (crop, peak and paste-back kernels around the network; on the
+// CPU their references), whose time is reported as "network"; auto (default) takes it on a GPU.
 //
 // Default: random MSS weights on the 20 frames of OpenCV's vtest clip shipped in examples/data/vtest (cycled).
 #include <ATen/Parallel.h>
@@ -32,7 +35,7 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   oceanplus::prefer_passive_openmp_wait(argv);
   using namespace oceanplus;
-  std::string model_spec = "random-mss", frames_dir, preset = "auto", device = "cpu";
+  std::string model_spec = "random-mss", frames_dir, preset = "auto", device = "cpu", frame_step = "auto";
   cv::Rect2d box(638, 238, 48, 84);
   int count = 20, threads = 0;  // 0: the model's preferred count
   for (int i = 1; i < argc; ++i) {
@@ -50,13 +53,14 @@ int main(int argc, char** argv) {
     else if (a == "--count") count = std::stoi(value());
     else if (a == "--threads") threads = std::stoi(value());
     else if (a == "--device") device = value();
+    else if (a == "--frame-step") frame_step = value();
     else if (a == "--box") {
       double x, y, w, h;
       if (std::sscanf(value().c_str(), "%lf,%lf,%lf,%lf", &x, &y, &w, &h) != 4) return 2;
       box = cv::Rect2d(x, y, w, h);
     } else {
       std::puts("oceanplus-bench-tracker [--model FILE|random-mss|random-mms] [--frames DIR] [--box x,y,w,h]\n"
-                "                        [--count N] [--threads N] [--preset NAME] [--device D]");
+                "                        [--count N] [--threads N] [--preset NAME] [--device D] [--frame-step M]");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -74,6 +78,9 @@ int main(int argc, char** argv) {
     threads = track::cpu_threads_for(handle, threads);
     at::set_num_threads(threads);
     track::Tracker tracker(handle.model, track::load_params(preset == "auto" ? handle.default_preset : preset));
+    if (frame_step == "on") tracker.set_frame_step(track::FrameStepMode::On);
+    else if (frame_step == "off") tracker.set_frame_step(track::FrameStepMode::Off);
+    else if (frame_step != "auto") throw Error("--frame-step must be auto, on or off");
     tracker.init_with_box_no_cycles(frames[0], box);
     std::vector<double> crop, net, peak, mask, total;
     for (int i = 0; i <= count; ++i) {
@@ -86,8 +93,10 @@ int main(int argc, char** argv) {
       mask.push_back(t.mask_ms);
       total.push_back(t.crop_ms + t.network_ms + t.peak_ms + t.mask_ms);
     }
-    std::printf("model %s on %s, %d threads, %dx%d frames, search %d, %d steps (median ms)\n",
-                handle.model->name().c_str(), handle.device.c_str(), threads, frames[0].cols, frames[0].rows, tracker.instance_size(), count);
+    std::printf("model %s on %s%s, %d threads, %dx%d frames, search %d, %d steps (median ms)\n",
+                handle.model->name().c_str(), handle.device.c_str(),
+                tracker.uses_frame_step() ? " (frame step: crop+network+peak+paste in 'network')" : "", threads,
+                frames[0].cols, frames[0].rows, tracker.instance_size(), count);
     std::printf("crop %.2f  network %.2f  peak+update %.2f  mask %.2f  total %.2f  (%.1f fps)\n", median(crop),
                 median(net), median(peak), median(mask), median(total), 1000.0 / median(total));
   } catch (const std::exception& e) {

@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "io/weights.h"
+#include "track/frame_step.h"
 #include "track/model_factory.h"
 #include "track/tracker.h"
 
@@ -169,6 +170,9 @@ TEST(DeviceTracking, ShippedModelFollowsTheSameTrack) {
   const cv::Rect2d box(638, 238, 48, 84);
   on_cpu.init_with_box_no_cycles(frames[0], box);
   on_gpu.init_with_box_no_cycles(frames[0], box);
+  // On the GPU the tracker takes the frame step (kernels) whenever this build has the CUDA kernels.
+  EXPECT_EQ(on_gpu.uses_frame_step(), track::frame_step_has_cuda());
+  EXPECT_FALSE(on_cpu.uses_frame_step());
   for (size_t i = 1; i < frames.size(); ++i) {
     const track::TargetResult a = on_cpu.track(frames[i]);
     const track::TargetResult b = on_gpu.track(frames[i]);
@@ -181,3 +185,51 @@ TEST(DeviceTracking, ShippedModelFollowsTheSameTrack) {
     EXPECT_GT(uni > 0 ? inter / uni : 1.0, 0.98) << "frame " << i;
   }
 }
+
+// The frame step (crop, peak and paste-back kernels around the network) against the classic OpenCV path, on the CPU
+// with the kernels' references: the same track, box for box and mask for mask.
+class FrameStepOnCpu : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FrameStepOnCpu, FollowsTheClassicPath) {
+  const std::string spec = GetParam();
+  if (spec == "default" && track::default_model_file().empty()) GTEST_SKIP() << "the shipped model is not installed";
+  const track::ModelHandle h = track::load_tracking_model(spec, "cpu");
+  EXPECT_TRUE(h.model->has_frame_step());
+  EXPECT_FALSE(h.model->prefers_frame_step());
+  const std::vector<cv::Mat> frames = sample_frames();
+  track::Tracker classic(h.model, track::preset(h.default_preset));
+  track::Tracker stepped(h.model, track::preset(h.default_preset));
+  EXPECT_FALSE(stepped.uses_frame_step());
+  stepped.set_frame_step(track::FrameStepMode::On);
+  EXPECT_TRUE(stepped.uses_frame_step());
+  // A box near the left border: the search window leaves the frame (padding, a clipped paste ROI).
+  const cv::Rect2d box = spec == "default" ? cv::Rect2d(638, 238, 48, 84) : cv::Rect2d(4, 200, 60, 90);
+  classic.init_with_box_no_cycles(frames[0], box);
+  stepped.init_with_box_no_cycles(frames[0], box);
+  const int steps = spec == "default" ? 19 : 4;
+  for (int i = 1; i <= steps; ++i) {
+    const cv::Mat& frame = frames[i % frames.size()];
+    track::StepTrace trace;
+    const track::TargetResult a = classic.track(frame);
+    const track::TargetResult b = stepped.track(frame, &trace);
+    EXPECT_TRUE(trace.x_crop.empty()) << "the frame step crops on the device";
+    EXPECT_NEAR(a.box.x, b.box.x, 0.05) << spec << " frame " << i;
+    EXPECT_NEAR(a.box.y, b.box.y, 0.05) << spec << " frame " << i;
+    EXPECT_NEAR(a.box.width, b.box.width, 0.05) << spec << " frame " << i;
+    EXPECT_NEAR(a.box.height, b.box.height, 0.05) << spec << " frame " << i;
+    EXPECT_NEAR(a.score, b.score, 1e-4) << spec << " frame " << i;
+    EXPECT_EQ(a.mask_is_box, b.mask_is_box) << spec << " frame " << i;
+    ASSERT_EQ(a.mask.size(), b.mask.size());
+    const double inter = cv::countNonZero(a.mask & b.mask), uni = cv::countNonZero(a.mask | b.mask);
+    EXPECT_GT(uni > 0 ? inter / uni : 1.0, 0.995) << spec << " frame " << i;
+    EXPECT_TRUE(b.prob.empty());
+    EXPECT_EQ(a.has_polygon, b.has_polygon) << spec << " frame " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, FrameStepOnCpu, ::testing::Values("default", "random-lite", "random-mss"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (char& c : name) c = c == '-' ? '_' : c;
+                           return name;
+                         });

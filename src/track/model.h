@@ -5,6 +5,9 @@
 
 #include <opencv2/core.hpp>
 
+#include "common/error.h"
+#include "oceanplus_kernels_common.h"  // plain C parameter structs of the frame-step kernels (kernels/)
+
 #include <array>
 #include <memory>
 #include <string>
@@ -35,6 +38,22 @@ struct SearchResult {
   cv::Mat mask_prob;            // S'×S' CV_32F foreground probability over the search crop; empty without a mask head
 };
 
+// One tracking step done where the model runs, with the kernels of kernels/: crop from the frame, network, peak
+// choice and mask paste-back in a single call. On a GPU the frame goes up once and only the peak and the mask's ROI
+// come back. The tracker fills every parameter except peak.activation, which the model sets.
+struct FrameStepInput {
+  const cv::Mat* frame = nullptr;  // the host BGR frame (CV_8UC3)
+  oceanplus_crop_params crop{};
+  oceanplus_peak_params peak{};
+  const cv::Mat* window = nullptr;  // S×S CV_64F cosine window
+  oceanplus_paste_params paste{};   // ignored by models without a mask head
+};
+struct FrameStepOutput {
+  oceanplus_peak peak{};
+  oceanplus_roi roi{};  // the part of the frame the mask covers (the visible search window)
+  cv::Mat roi_mask;     // roi.height × roi.width CV_8U 0/255; empty without a mask head or for an empty ROI
+};
+
 class TrackingModel {
  public:
   virtual ~TrackingModel() = default;
@@ -55,6 +74,14 @@ class TrackingModel {
   // the crop centre, size = the target size before the step, both in search-crop pixels; score = the peak's pscore.
   virtual void update_template(TargetFeatures& target, double pos_x, double pos_y, double width, double height,
                                double score) = 0;
+  // The frame step (above): whether this model has one, and whether the tracker should use it by default (a model on
+  // a GPU: the classic path would move the crop and the maps across for every step).
+  virtual bool has_frame_step() const { return false; }
+  virtual bool prefers_frame_step() const { return false; }
+  // Keeps what update_template() needs, as track() does. Throws oceanplus::Error when has_frame_step() is false.
+  virtual void frame_step(TargetFeatures& /*target*/, const FrameStepInput& /*in*/, FrameStepOutput& /*out*/) {
+    throw Error(name() + ": no frame step (kernels) for this model");
+  }
 };
 
 }  // namespace oceanplus::track

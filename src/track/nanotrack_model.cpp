@@ -68,21 +68,38 @@ void NanoTrackModel::fit_first_frame(TargetFeatures& target, const cv::Mat& x_cr
   mask_head_->fit_target_model(target_of(target).mask, taps, mask_to_tensor(x_mask, net_->device()).unsqueeze(0));
 }
 
+FrameStepMaps NanoTrackModel::search_maps(NanoTrackTarget& t, const at::Tensor& crop) const {
+  nn::LiteMaskInputs inputs;
+  const at::Tensor xf = net_->backbone(crop, mask_head_ ? &inputs.taps : nullptr);
+  const nn::NanoTrackHeadOutput head = net_->head(t.zf, xf);
+  FrameStepMaps maps;
+  maps.logits = head.cls[0].contiguous();  // 2×S×S, the two-way classifier
+  maps.ltrb = head.loc[0].contiguous();
+  if (mask_head_) {
+    inputs.cls_corr = head.cls_corr;
+    maps.mask_prob = at::sigmoid(mask_head_->forward(t.mask, inputs).logits)[0][0].contiguous();
+  }
+  return maps;
+}
+
 SearchResult NanoTrackModel::track(TargetFeatures& target, const cv::Mat& x_crop) {
   NanoTrackTarget& t = target_of(target);
   at::NoGradGuard no_grad;
-  nn::LiteMaskInputs inputs;
-  const at::Tensor xf = net_->backbone(bgr_to_tensor(x_crop, net_->device()), mask_head_ ? &inputs.taps : nullptr);
-  const nn::NanoTrackHeadOutput head = net_->head(t.zf, xf);
+  const FrameStepMaps maps = search_maps(t, bgr_to_tensor(x_crop, net_->device()));
   SearchResult r;
-  r.score = tensor_to_mat(at::softmax(head.cls, 1)[0][1]);
-  for (int i = 0; i < 4; ++i) r.ltrb[i] = tensor_to_mat(head.loc[0][i]);
-  if (mask_head_) {
-    inputs.cls_corr = head.cls_corr;
-    const nn::LiteMaskOutput mask = mask_head_->forward(t.mask, inputs);
-    r.mask_prob = tensor_to_mat(at::sigmoid(mask.logits)[0][0]);
-  }
+  r.score = tensor_to_mat(at::softmax(maps.logits, 0)[1]);
+  for (int i = 0; i < 4; ++i) r.ltrb[i] = tensor_to_mat(maps.ltrb[i]);
+  if (maps.mask_prob.defined()) r.mask_prob = tensor_to_mat(maps.mask_prob);
   return r;
+}
+
+void NanoTrackModel::frame_step(TargetFeatures& target, const FrameStepInput& in, FrameStepOutput& out) {
+  NanoTrackTarget& t = target_of(target);
+  at::NoGradGuard no_grad;
+  FrameStepInput step = in;
+  step.peak.activation = OCEANPLUS_ACTIVATION_SOFTMAX2;
+  run_frame_step(net_->device(), step, t.frame_step, [&](const at::Tensor& crop) { return search_maps(t, crop); },
+                 out);
 }
 
 }  // namespace oceanplus::track

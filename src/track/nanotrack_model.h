@@ -7,6 +7,7 @@
 
 #include "nn/lite_mask_head.h"
 #include "nn/nanotrack_net.h"
+#include "track/frame_step.h"
 #include "track/model.h"
 
 namespace oceanplus::track {
@@ -15,6 +16,7 @@ class NanoTrackTarget : public TargetFeatures {
  public:
   at::Tensor zf;                 // 1×C×8×8 template feature
   nn::LiteMaskTemplate mask;     // the mask head's per-target state (empty without a head)
+  FrameStepCache frame_step;
 };
 
 class NanoTrackModel : public TrackingModel {
@@ -32,12 +34,18 @@ class NanoTrackModel : public TrackingModel {
   void fit_first_frame(TargetFeatures& target, const cv::Mat& x_crop, const cv::Mat& x_mask) override;
   SearchResult track(TargetFeatures& target, const cv::Mat& x_crop) override;
   void update_template(TargetFeatures&, double, double, double, double, double) override {}
+  bool has_frame_step() const override { return frame_step_available(net_->device()); }
+  bool prefers_frame_step() const override { return frame_step_preferred(net_->device()); }
+  void frame_step(TargetFeatures& target, const FrameStepInput& in, FrameStepOutput& out) override;
 
   const nn::NanoTrackNet& net() const { return *net_; }
   const nn::LiteMaskHead* mask_head() const { return mask_head_.get(); }
   static NanoTrackTarget& target_of(TargetFeatures& target);
 
  private:
+  // The network's maps for one search crop (1×3×N×N on the model's device).
+  FrameStepMaps search_maps(NanoTrackTarget& target, const at::Tensor& crop) const;
+
   std::shared_ptr<nn::NanoTrackNet> net_;
   std::shared_ptr<nn::LiteMaskHead> mask_head_;
   ModelGeometry geometry_;

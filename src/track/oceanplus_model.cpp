@@ -82,20 +82,38 @@ void OceanPlusModel::reset_target_mask(TargetFeatures& target, const cv::Mat& ma
   net_->set_template_mask(target_of(target).state, mask_to_tensor(mask, net_->device()));
 }
 
-SearchResult OceanPlusModel::track(TargetFeatures& target, const cv::Mat& x_crop) {
-  OceanPlusTarget& t = target_of(target);
-  at::NoGradGuard no_grad;
+FrameStepMaps OceanPlusModel::search_maps(OceanPlusTarget& t, const at::Tensor& crop) const {
   // Release the previous pass's tensors first, so that the allocator reuses their memory instead of mapping fresh
   // pages for this pass.
   t.last_output = nn::SearchOutput();
   t.last_neck_xf = at::Tensor();
-  t.last_output = net_->track(t.state, bgr_to_tensor(x_crop, net_->device()));
+  t.last_output = net_->track(t.state, crop);
   t.last_neck_xf = t.last_output.neck_xf;
+  FrameStepMaps maps;
+  maps.logits = t.last_output.cls_logits[0].contiguous();  // 1×S×S, before the sigmoid
+  maps.ltrb = t.last_output.bbox_ltrb[0].contiguous();
+  maps.mask_prob = at::softmax(t.last_output.mask_logits, 1)[0][1].contiguous();
+  return maps;
+}
+
+SearchResult OceanPlusModel::track(TargetFeatures& target, const cv::Mat& x_crop) {
+  OceanPlusTarget& t = target_of(target);
+  at::NoGradGuard no_grad;
+  const FrameStepMaps maps = search_maps(t, bgr_to_tensor(x_crop, net_->device()));
   SearchResult r;
-  r.score = tensor_to_mat(at::sigmoid(t.last_output.cls_logits)[0][0]);
-  for (int i = 0; i < 4; ++i) r.ltrb[i] = tensor_to_mat(t.last_output.bbox_ltrb[0][i]);
-  r.mask_prob = tensor_to_mat(at::softmax(t.last_output.mask_logits, 1)[0][1]);
+  r.score = tensor_to_mat(at::sigmoid(maps.logits[0]));
+  for (int i = 0; i < 4; ++i) r.ltrb[i] = tensor_to_mat(maps.ltrb[i]);
+  r.mask_prob = tensor_to_mat(maps.mask_prob);
   return r;
+}
+
+void OceanPlusModel::frame_step(TargetFeatures& target, const FrameStepInput& in, FrameStepOutput& out) {
+  OceanPlusTarget& t = target_of(target);
+  at::NoGradGuard no_grad;
+  FrameStepInput step = in;
+  step.peak.activation = OCEANPLUS_ACTIVATION_SIGMOID;
+  run_frame_step(net_->device(), step, t.frame_step, [&](const at::Tensor& crop) { return search_maps(t, crop); },
+                 out);
 }
 
 void OceanPlusModel::update_template(TargetFeatures& target, double pos_x, double pos_y, double width, double height,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "nn/oceanplus_net.h"
+#include "track/frame_step.h"
 #include "track/model.h"
 
 namespace oceanplus::track {
@@ -17,6 +18,7 @@ class OceanPlusTarget : public TargetFeatures {
   nn::TemplateState state;
   at::Tensor last_neck_xf;  // the search neck feature of the last track() call
   nn::SearchOutput last_output;
+  FrameStepCache frame_step;
 };
 
 class OceanPlusModel : public TrackingModel {
@@ -37,11 +39,17 @@ class OceanPlusModel : public TrackingModel {
   SearchResult track(TargetFeatures& target, const cv::Mat& x_crop) override;
   void update_template(TargetFeatures& target, double pos_x, double pos_y, double width, double height,
                        double score) override;
+  bool has_frame_step() const override { return frame_step_available(net_->device()); }
+  bool prefers_frame_step() const override { return frame_step_preferred(net_->device()); }
+  void frame_step(TargetFeatures& target, const FrameStepInput& in, FrameStepOutput& out) override;
 
   const nn::OceanPlusNet& net() const { return *net_; }
   static OceanPlusTarget& target_of(TargetFeatures& target);
 
  private:
+  // Runs the network on a crop (1×3×N×N on the model's device), keeping the output for the template update.
+  FrameStepMaps search_maps(OceanPlusTarget& target, const at::Tensor& crop) const;
+
   std::shared_ptr<nn::OceanPlusNet> net_;
   ModelGeometry geometry_;
 };

@@ -21,6 +21,24 @@ int64_t round_half_even(double x) {
 
 }  // namespace
 
+CropInfo crop_window_info(int64_t rows, int64_t cols, double cx, double cy, double original_size,
+                          CornerRounding rounding) {
+  const double c = (original_size + 1) / 2;
+  const int64_t side = static_cast<int64_t>(original_size);
+  auto corner = [rounding](double v) {
+    return rounding == CornerRounding::HalfToEven ? round_half_even(v) : static_cast<int64_t>(std::floor(v + 0.5));
+  };
+  const int64_t xmin = corner(cx - c), ymin = corner(cy - c);
+  const int64_t xmax = xmin + side - 1, ymax = ymin + side - 1;
+  const int64_t left = std::max<int64_t>(0, -xmin), top = std::max<int64_t>(0, -ymin);
+  const int64_t right = std::max<int64_t>(0, xmax - cols + 1), bottom = std::max<int64_t>(0, ymax - rows + 1);
+  CropInfo info;
+  info.crop_cords = {xmin + left, xmax + left, ymin + top, ymax + top};
+  info.pad_info = {top, left, rows, cols};
+  info.padded_hw = {rows + top + bottom, cols + left + right};
+  return info;
+}
+
 cv::Mat crop_subwindow(const cv::Mat& frame, double cx, double cy, int model_size, double original_size,
                        const cv::Scalar& pad_value, CropInfo* info, CornerRounding rounding) {
   if (frame.empty() || (frame.depth() != CV_8U && frame.depth() != CV_32F && frame.depth() != CV_64F)) {
@@ -29,21 +47,13 @@ cv::Mat crop_subwindow(const cv::Mat& frame, double cx, double cy, int model_siz
   if (!(original_size >= 1) || model_size < 1) throw std::invalid_argument("crop_subwindow: empty crop");
   // A window this large means a runaway target size upstream; refuse it rather than allocate gigabytes.
   if (original_size > 65536) throw std::invalid_argument("crop_subwindow: window side over 65536 pixels");
-  const double c = (original_size + 1) / 2;
   const int64_t side = static_cast<int64_t>(original_size);  // sizes are whole numbers (s_z, rounded s_x)
-  auto corner = [rounding](double v) {
-    return rounding == CornerRounding::HalfToEven ? round_half_even(v) : static_cast<int64_t>(std::floor(v + 0.5));
-  };
-  int64_t xmin = corner(cx - c), ymin = corner(cy - c);
-  int64_t xmax = xmin + side - 1, ymax = ymin + side - 1;
   const int64_t rows = frame.rows, cols = frame.cols;
-  const int64_t left = std::max<int64_t>(0, -xmin), top = std::max<int64_t>(0, -ymin);
-  const int64_t right = std::max<int64_t>(0, xmax - cols + 1), bottom = std::max<int64_t>(0, ymax - rows + 1);
-  if (info) {
-    info->crop_cords = {xmin + left, xmax + left, ymin + top, ymax + top};
-    info->pad_info = {top, left, rows, cols};
-    info->padded_hw = {rows + top + bottom, cols + left + right};
-  }
+  const CropInfo where = crop_window_info(rows, cols, cx, cy, original_size, rounding);
+  if (info) *info = where;
+  // The window's corners in frame coordinates.
+  const int64_t xmin = where.crop_cords[0] - where.pad_info[1], ymin = where.crop_cords[2] - where.pad_info[0];
+  const int64_t xmax = xmin + side - 1, ymax = ymin + side - 1;
 
   // Build only the window (not the whole padded frame): pad colour, then the part of the frame inside it.
   cv::Scalar fill;

@@ -22,6 +22,11 @@ struct CropInfo {
 // even), pysot-style trackers (NanoTrack) floor(x + 0.5) (half up).
 enum class CornerRounding { HalfToEven, HalfUp };
 
+// Where crop_subwindow's window lies for a frame of frame_rows × frame_cols, without cropping (what a crop done
+// elsewhere, e.g. by a kernel, needs to paste its mask back).
+CropInfo crop_window_info(int64_t frame_rows, int64_t frame_cols, double cx, double cy, double original_size,
+                          CornerRounding rounding = CornerRounding::HalfToEven);
+
 // frame: 8-bit (or floating-point, for masks), 1 or 3 channels. pad_value: per channel, truncated to 8 bits as the
 // reference's uint8 array does.
 // Returns the model_size × model_size crop (same type as frame).

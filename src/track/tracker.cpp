@@ -156,6 +156,11 @@ InitReport Tracker::init_with_box(const cv::Mat& frame_in, const cv::Rect2d& box
   // maximum, crop that with the template window and replace the look-up values; restore the box each time.
   const cv::Point2d init_pos = pos_;
   const cv::Size2d init_size = size_;
+  in_cyclic_init_ = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{in_cyclic_init_};
   for (int i = 0; i < params_.cyclic_iterations; ++i) {
     StepTrace step;
     const TargetResult r = track(frame, &step);
@@ -258,6 +263,36 @@ TargetResult Tracker::make_result(const cv::Mat& prob, const cv::Size& frame_siz
   return r;
 }
 
+void Tracker::set_frame_step(FrameStepMode mode) {
+  if (mode == FrameStepMode::On && !model_->has_frame_step()) {
+    throw Error("model " + model_->name() + " has no frame step (kernels)");
+  }
+  frame_step_mode_ = mode;
+}
+
+bool Tracker::uses_frame_step() const {
+  if (frame_step_mode_ == FrameStepMode::Off || !model_->has_frame_step()) return false;
+  return frame_step_mode_ == FrameStepMode::On || model_->prefers_frame_step();
+}
+
+TargetResult Tracker::make_result_from_roi(const FrameStepOutput& step, const cv::Size& frame_size) {
+  TargetResult r = make_result(cv::Mat(), frame_size, step.peak.score);
+  if (!model_->geometry().has_mask) return r;
+  r.mask = cv::Mat::zeros(frame_size, CV_8U);
+  r.mask_is_box = false;
+  if (!step.roi_mask.empty()) {
+    const cv::Rect roi(step.roi.x, step.roi.y, step.roi.width, step.roi.height);
+    cv::Mat part = r.mask(roi);
+    cv::min(step.roi_mask, 1, part);
+  }
+  r.has_polygon = mask_polygon(r.mask, 0.5, r.polygon);
+  if (params_.box_fallback_min_pixels > 0 && cv::countNonZero(r.mask) < params_.box_fallback_min_pixels) {
+    r.mask = box_mask(r.box, frame_size.height, frame_size.width);
+    r.mask_is_box = true;
+  }
+  return r;
+}
+
 TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   if (!features_) throw Error("track() before initialisation");
   const cv::Mat frame = as_bgr(frame_in);
@@ -272,19 +307,6 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   const double d_search = (instance_size_ - geo.exemplar_size) / 2.0;
   t.s_x = t.s_z + 2 * (d_search / t.scale_z);
   t.s_x_rounded = round_search_side(t.s_x, params_.search_rounding);
-  auto clock = std::chrono::steady_clock::now();
-  t.x_crop = crop_subwindow(frame, pos_.x, pos_.y, instance_size_, t.s_x_rounded, pad_colour_, &t.crop,
-                            params_.crop_rounding);
-  t.crop_ms = ms_since(clock);
-  clock = std::chrono::steady_clock::now();
-  t.search = model_->track(*features_, t.x_crop);
-  t.network_ms = ms_since(clock);
-  clock = std::chrono::steady_clock::now();
-  if (t.search.score.rows != score_size_) {
-    throw Error("model " + model_->name() + " returned a " + std::to_string(t.search.score.rows) +
-                "-cell score map, expected " + std::to_string(score_size_));
-  }
-
   PeakInputs in;
   in.search = &t.search;
   in.window = &window_;
@@ -295,7 +317,60 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   in.penalty_k = params_.penalty_k;
   in.window_influence = params_.window_influence;
   in.lr = params_.lr;
-  t.peak = choose_peak(in);
+  const bool frame_step = uses_frame_step() && !in_cyclic_init_;
+  FrameStepOutput step_out;
+  auto clock = std::chrono::steady_clock::now();
+  if (frame_step) {
+    t.crop = crop_window_info(frame.rows, frame.cols, pos_.x, pos_.y, t.s_x_rounded, params_.crop_rounding);
+    FrameStepInput step;
+    step.frame = &frame;
+    step.crop.center_x = pos_.x;
+    step.crop.center_y = pos_.y;
+    step.crop.window_side = t.s_x_rounded;
+    step.crop.output_side = instance_size_;
+    step.crop.corner_rounding =
+        params_.crop_rounding == CornerRounding::HalfToEven ? OCEANPLUS_ROUND_HALF_EVEN : OCEANPLUS_ROUND_HALF_UP;
+    for (int c = 0; c < 3; ++c) step.crop.pad_bgr[c] = pad_colour_[c];
+    step.peak.score_size = score_size_;
+    step.peak.stride = geo.stride;
+    step.peak.instance_size = instance_size_;
+    step.peak.target_w_crop = static_cast<float>(in.target_w_crop);
+    step.peak.target_h_crop = static_cast<float>(in.target_h_crop);
+    step.peak.penalty_k = static_cast<float>(params_.penalty_k);
+    step.peak.window_influence = static_cast<float>(params_.window_influence);
+    step.window = &window_;
+    step.paste.window_x = t.crop.crop_cords[0] - t.crop.pad_info[1];
+    step.paste.window_y = t.crop.crop_cords[2] - t.crop.pad_info[0];
+    step.paste.window_side = t.crop.crop_cords[1] - t.crop.crop_cords[0] + 1;
+    step.paste.frame_width = frame.cols;
+    step.paste.frame_height = frame.rows;
+    step.paste.threshold = static_cast<float>(params_.seg_thr);
+    model_->frame_step(*features_, step, step_out);
+    t.network_ms = ms_since(clock);  // the whole device step: crop, network, peak and paste-back
+    clock = std::chrono::steady_clock::now();
+    const oceanplus_peak& p = step_out.peak;
+    if (p.status != OCEANPLUS_OK) throw Error("frame step: no finite score (the network produced NaN or infinity)");
+    t.peak.row = p.row;
+    t.peak.col = p.col;
+    t.peak.pscore_max = p.pscore;
+    t.peak.score_at_max = p.score;
+    t.peak.penalty_at_max = p.penalty;
+    t.peak.box_crop = {p.box[0], p.box[1], p.box[2], p.box[3]};
+    t.peak.lr = t.peak.penalty_at_max * t.peak.score_at_max * params_.lr;
+  } else {
+    t.x_crop = crop_subwindow(frame, pos_.x, pos_.y, instance_size_, t.s_x_rounded, pad_colour_, &t.crop,
+                              params_.crop_rounding);
+    t.crop_ms = ms_since(clock);
+    clock = std::chrono::steady_clock::now();
+    t.search = model_->track(*features_, t.x_crop);
+    t.network_ms = ms_since(clock);
+    clock = std::chrono::steady_clock::now();
+    if (t.search.score.rows != score_size_) {
+      throw Error("model " + model_->name() + " returned a " + std::to_string(t.search.score.rows) +
+                  "-cell score map, expected " + std::to_string(score_size_));
+    }
+    t.peak = choose_peak(in);
+  }
   const auto& b = t.peak.box_crop;
   const double half = instance_size_ / 2;  // integer division, as the reference's instance_size // 2
   t.diff = cv::Point2d(((b[0] + b[2]) / 2 - half) / t.scale_z, ((b[1] + b[3]) / 2 - half) / t.scale_z);
@@ -327,6 +402,12 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
 
   t.peak_ms = ms_since(clock);  // includes the template update
   clock = std::chrono::steady_clock::now();
+  if (frame_step) {
+    t.paste_size = t.crop.crop_cords[1] - t.crop.crop_cords[0] + 1;
+    last_ = make_result_from_roi(step_out, frame.size());
+    t.mask_ms = ms_since(clock);
+    return last_;
+  }
   cv::Mat prob;
   if (!t.search.mask_prob.empty()) {
     t.paste_size = t.crop.crop_cords[1] - t.crop.crop_cords[0] + 1;

@@ -82,6 +82,11 @@ struct InitReport {
   std::vector<cv::Mat> cyclic_masks;  // the 127×127 template masks each cyclic iteration produced
 };
 
+// Whether a step runs as one frame step where the model runs (TrackingModel::frame_step: crop, network, peak and
+// paste-back kernels, only the peak and the mask's ROI back on the host) or the classic way (crop and post-processing
+// with OpenCV on the host). Auto: the frame step when the model prefers it (a model on a GPU).
+enum class FrameStepMode { Auto, Off, On };
+
 class Tracker {
  public:
   Tracker(std::shared_ptr<TrackingModel> model, TrackerParams params, int id = 1);
@@ -96,7 +101,14 @@ class Tracker {
   // pseudo mask is used as is. For models without a mask head, or when speed matters more than the first masks.
   InitReport init_with_box_no_cycles(const cv::Mat& frame, const cv::Rect2d& box);
 
+  // A frame step fills the trace's crop geometry, peak (no penalty/pscore maps) and timings, not x_crop or search,
+  // and its result has a mask but no probability map.
   TargetResult track(const cv::Mat& frame, StepTrace* trace = nullptr);
+
+  // On: throws oceanplus::Error when the model has no frame step. The first frame's cyclic passes always run the
+  // classic way (they need the probability map).
+  void set_frame_step(FrameStepMode mode);
+  bool uses_frame_step() const;
 
   bool initialised() const { return features_ != nullptr; }
   int id() const { return id_; }
@@ -118,6 +130,8 @@ class Tracker {
   InitReport init_common(const cv::Mat& frame, const cv::Point2d& centre, const cv::Size2d& size,
                          const cv::Mat& mask01);
   TargetResult make_result(const cv::Mat& prob, const cv::Size& frame_size, double score);
+  // The frame-step result: the mask from the ROI the kernels pasted, the polygon from the mask.
+  TargetResult make_result_from_roi(const FrameStepOutput& step, const cv::Size& frame_size);
   void fit_first_frame(const cv::Mat& frame, const cv::Mat& mask01, const cv::Point2d& centre, double s_z);
 
   std::shared_ptr<TrackingModel> model_;
@@ -131,6 +145,8 @@ class Tracker {
   cv::Mat window_;
   cv::Scalar pad_colour_;
   bool cyclic_mode_ = false;  // the polygon uses a threshold relative to the maximum
+  bool in_cyclic_init_ = false;
+  FrameStepMode frame_step_mode_ = FrameStepMode::Auto;
   TargetResult last_;
 };
 
