@@ -4,6 +4,8 @@
 //   oceanplus-bench-tracker [--model FILE|random-mss|random-mms] [--frames DIR] [--box x,y,w,h] [--count N]
 //                           [--threads N] [--preset NAME] [--device cpu|cuda|cuda:N] [--frame-step auto|on|off]
 //
+// --targets N tracks N targets (the box and N-1 copies shifted sideways by 1.2 box widths), one after the other; the
+// times are per frame, all targets together.
 // --frame-step on runs each step as one frame step (crop, peak and paste-back kernels around the network; on the
 // CPU their references), whose time is reported as "network"; auto (default) takes it on a GPU.
 //
@@ -12,6 +14,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
   std::string model_spec = "random-mss", frames_dir, preset = "auto", device = "cpu", frame_step = "auto";
   cv::Rect2d box(638, 238, 48, 84);
   int count = 20, threads = 0;  // 0: the model's preferred count
+  int targets = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -54,13 +58,15 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::stoi(value());
     else if (a == "--device") device = value();
     else if (a == "--frame-step") frame_step = value();
+    else if (a == "--targets") targets = std::max(1, std::stoi(value()));
     else if (a == "--box") {
       double x, y, w, h;
       if (std::sscanf(value().c_str(), "%lf,%lf,%lf,%lf", &x, &y, &w, &h) != 4) return 2;
       box = cv::Rect2d(x, y, w, h);
     } else {
       std::puts("oceanplus-bench-tracker [--model FILE|random-mss|random-mms] [--frames DIR] [--box x,y,w,h]\n"
-                "                        [--count N] [--threads N] [--preset NAME] [--device D] [--frame-step M]");
+                "                        [--count N] [--threads N] [--preset NAME] [--device D] [--frame-step M]\n"
+                "                        [--targets N]");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -77,26 +83,42 @@ int main(int argc, char** argv) {
     const track::ModelHandle handle = track::load_tracking_model(model_spec, device);
     threads = track::cpu_threads_for(handle, threads);
     at::set_num_threads(threads);
-    track::Tracker tracker(handle.model, track::load_params(preset == "auto" ? handle.default_preset : preset));
-    if (frame_step == "on") tracker.set_frame_step(track::FrameStepMode::On);
-    else if (frame_step == "off") tracker.set_frame_step(track::FrameStepMode::Off);
-    else if (frame_step != "auto") throw Error("--frame-step must be auto, on or off");
-    tracker.init_with_box_no_cycles(frames[0], box);
+    const track::TrackerParams params = track::load_params(preset == "auto" ? handle.default_preset : preset);
+    std::vector<std::unique_ptr<track::Tracker>> trackers;
+    for (int k = 0; k < targets; ++k) {
+      auto tracker = std::make_unique<track::Tracker>(handle.model, params, k + 1);
+      if (frame_step == "on") tracker->set_frame_step(track::FrameStepMode::On);
+      else if (frame_step == "off") tracker->set_frame_step(track::FrameStepMode::Off);
+      else if (frame_step != "auto") throw Error("--frame-step must be auto, on or off");
+      // Towards the frame's wider side, so that every copy stays inside.
+      const double direction = box.x + box.width / 2 > frames[0].cols / 2.0 ? -1 : 1;
+      const cv::Rect2d shifted(box.x + direction * 1.2 * box.width * k, box.y, box.width, box.height);
+      tracker->init_with_box_no_cycles(frames[0], shifted & cv::Rect2d(0, 0, frames[0].cols, frames[0].rows));
+      trackers.push_back(std::move(tracker));
+    }
+    const track::Tracker& tracker = *trackers[0];
     std::vector<double> crop, net, peak, mask, total;
     for (int i = 0; i <= count; ++i) {
-      track::StepTrace t;
-      tracker.track(frames[(i + 1) % frames.size()], &t);
+      double c = 0, n = 0, p = 0, m = 0;
+      for (auto& each : trackers) {
+        track::StepTrace t;
+        each->track(frames[(i + 1) % frames.size()], &t);
+        c += t.crop_ms;
+        n += t.network_ms;
+        p += t.peak_ms;
+        m += t.mask_ms;
+      }
       if (i == 0) continue;  // packs the weights for this search size
-      crop.push_back(t.crop_ms);
-      net.push_back(t.network_ms);
-      peak.push_back(t.peak_ms);
-      mask.push_back(t.mask_ms);
-      total.push_back(t.crop_ms + t.network_ms + t.peak_ms + t.mask_ms);
+      crop.push_back(c);
+      net.push_back(n);
+      peak.push_back(p);
+      mask.push_back(m);
+      total.push_back(c + n + p + m);
     }
-    std::printf("model %s on %s%s, %d threads, %dx%d frames, search %d, %d steps (median ms)\n",
+    std::printf("model %s on %s%s, %d threads, %dx%d frames, search %d, %d target(s), %d steps (median ms)\n",
                 handle.model->name().c_str(), handle.device.c_str(),
                 tracker.uses_frame_step() ? " (frame step: crop+network+peak+paste in 'network')" : "", threads,
-                frames[0].cols, frames[0].rows, tracker.instance_size(), count);
+                frames[0].cols, frames[0].rows, tracker.instance_size(), targets, count);
     std::printf("crop %.2f  network %.2f  peak+update %.2f  mask %.2f  total %.2f  (%.1f fps)\n", median(crop),
                 median(net), median(peak), median(mask), median(total), 1000.0 / median(total));
   } catch (const std::exception& e) {
