@@ -394,7 +394,9 @@ io::StateDict NanoTrackNet::synthetic_weights(NanoTrackVersion version, uint64_t
   out.source = std::string("synthetic NanoTrack ") + nanotrack_version_name(version);
   // The loader tells v3 by features.9; give it that key, the synthesizing reader invents the rest.
   if (version == NanoTrackVersion::V3) {
-    out.tensors.emplace("backbone.features.9.conv.0.weight", at::randn({288, 48, 1, 1}) * 0.1);
+    // From the seed like every other tensor: two loads of the same seed give the same network.
+    at::Generator generator = at::detail::createCPUGenerator(seed ^ 0x763376ull);
+    out.tensors.emplace("backbone.features.9.conv.0.weight", at::randn({288, 48, 1, 1}, generator) * 0.1);
   }
   io::WeightReader reader = io::WeightReader::synthesizing(out, seed);
   build(reader, LoadOptions{});

@@ -170,7 +170,7 @@ struct Tower {
 };
 
 std::array<double, 3> softmax3(const at::Tensor& v) {
-  at::Tensor s = at::softmax(v.to(at::kFloat), 0).contiguous();
+  at::Tensor s = at::softmax(v.to(at::kCPU, at::kFloat), 0).contiguous();  // read on the host, wherever v lives
   const float* p = s.data_ptr<float>();
   return {p[0], p[1], p[2]};
 }
@@ -530,7 +530,9 @@ at::Tensor OceanPlusNet::update_template(TemplateState& state, const at::Tensor&
     }
   }
   // torch 1.1 grid_sample had align_corners=true semantics.
-  at::Tensor zmap = at::grid_sampler(search_neck_xf.to(at::kDouble), grid, /*bilinear*/ 0, /*zeros*/ 0,
+  // The grid is built on the host; the features may be on a GPU.
+  at::Tensor zmap = at::grid_sampler(search_neck_xf.to(at::kDouble), grid.to(search_neck_xf.device()),
+                                     /*bilinear*/ 0, /*zeros*/ 0,
                                      /*align_corners=*/true)
                         .to(at::kFloat);
   const double rate = kLambdaU * score;
