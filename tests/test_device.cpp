@@ -16,6 +16,7 @@
 #include "io/weights.h"
 #include "track/frame_step.h"
 #include "track/model_factory.h"
+#include "track/nanotrack_model.h"
 #include "track/tracker.h"
 
 using namespace oceanplus;
@@ -233,3 +234,59 @@ INSTANTIATE_TEST_SUITE_P(Models, FrameStepOnCpu, ::testing::Values("default", "r
                            for (char& c : name) c = c == '-' ? '_' : c;
                            return name;
                          });
+
+// Several targets in one batched frame step (Tracker::track_all) against each target stepping alone: the same
+// tracks. A tracker on the classic path in the same call steps on its own.
+TEST(FrameStepBatch, SeveralTargetsInOnePassFollowTheSameTracks) {
+  for (const std::string spec : {"default", "random-lite", "random-mss"}) {
+    if (spec == "default" && track::default_model_file().empty()) continue;
+    const track::ModelHandle h = track::load_tracking_model(spec, "cpu");
+    const std::vector<cv::Mat> frames = sample_frames();
+    const std::vector<cv::Rect2d> boxes = {{638, 238, 48, 84}, {400, 300, 40, 90}, {4, 200, 60, 90}};
+    std::vector<std::unique_ptr<track::Tracker>> together, alone;
+    for (size_t k = 0; k < boxes.size(); ++k) {
+      for (auto* set : {&together, &alone}) {
+        set->push_back(std::make_unique<track::Tracker>(h.model, track::preset(h.default_preset), int(k) + 1));
+        set->back()->set_frame_step(k == 2 ? track::FrameStepMode::Off : track::FrameStepMode::On);
+        set->back()->init_with_box_no_cycles(frames[0], boxes[k]);
+      }
+    }
+    std::vector<track::Tracker*> batch;
+    for (auto& t : together) batch.push_back(t.get());
+    const int steps = spec == "random-mss" ? 2 : 6;
+    for (int i = 1; i <= steps; ++i) {
+      std::vector<track::StepTrace> traces;
+      const std::vector<track::TargetResult> a = track::Tracker::track_all(batch, frames[i], &traces);
+      ASSERT_EQ(a.size(), boxes.size());
+      ASSERT_EQ(traces.size(), boxes.size());
+      EXPECT_DOUBLE_EQ(traces[0].network_ms, traces[1].network_ms) << "the batched pass's time is split evenly";
+      for (size_t k = 0; k < boxes.size(); ++k) {
+        const track::TargetResult b = alone[k]->track(frames[i]);
+        EXPECT_EQ(a[k].id, b.id);
+        EXPECT_NEAR(a[k].box.x, b.box.x, 1e-3) << spec << " target " << k << " frame " << i;
+        EXPECT_NEAR(a[k].box.y, b.box.y, 1e-3) << spec << " target " << k << " frame " << i;
+        EXPECT_NEAR(a[k].box.width, b.box.width, 1e-3) << spec << " target " << k << " frame " << i;
+        EXPECT_NEAR(a[k].score, b.score, 1e-5) << spec << " target " << k << " frame " << i;
+        const double inter = cv::countNonZero(a[k].mask & b.mask), uni = cv::countNonZero(a[k].mask | b.mask);
+        EXPECT_GT(uni > 0 ? inter / uni : 1.0, 0.999) << spec << " target " << k << " frame " << i;
+        EXPECT_EQ(a[k].prob.empty(), k != 2 || !h.model->geometry().has_mask);
+      }
+    }
+  }
+}
+
+TEST(FrameStepBatch, BatchedHeadEqualsOneTemplateAtATime) {
+  // The NanoTrack head with one template per search (several targets) against one call per target.
+  const track::ModelHandle h = track::load_tracking_model("random-lite", "cpu");
+  const auto& model = dynamic_cast<const track::NanoTrackModel&>(*h.model);
+  at::manual_seed(3);
+  const at::Tensor zf = at::randn({3, 48, 8, 8}), xf = at::randn({3, 48, 16, 16});
+  const nn::NanoTrackHeadOutput batched = model.net().head(zf, xf);
+  for (int64_t i = 0; i < 3; ++i) {
+    const nn::NanoTrackHeadOutput one = model.net().head(zf.slice(0, i, i + 1), xf.slice(0, i, i + 1));
+    EXPECT_LT((batched.cls[i] - one.cls[0]).abs().max().item<double>(), 1e-4);
+    EXPECT_LT((batched.loc[i] - one.loc[0]).abs().max().item<double>(), 1e-3);
+    EXPECT_LT((batched.cls_corr[i] - one.cls_corr[0]).abs().max().item<double>(), 1e-4);
+  }
+  EXPECT_THROW(model.net().head(zf.slice(0, 0, 2), xf), Error);
+}

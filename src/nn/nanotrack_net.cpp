@@ -152,14 +152,16 @@ struct NanoTrackNet::Correlation {
   at::Tensor ca_fc1_w, ca_fc1_b, ca_fc2_w, ca_fc2_b;
   std::shared_ptr<Layer> post_dw, post_pw;  // v3 pixel-wise: dw 2×2 → BN → ReLU6 → 1×1 → BN
 
+  // zf: 1×C×8×8 (one template for every search) or N×C×8×8 (one per search, several targets in one pass).
   at::Tensor operator()(const at::Tensor& zf, const at::Tensor& xf) const {
     if (pixelwise) {
-      const at::Tensor k = (*kernel_conv)(zf);  // 1×C×8×8
+      const at::Tensor k = (*kernel_conv)(zf);  // 1×C×8×8 or N×C×8×8
       const at::Tensor s = (*search_conv)(xf);  // N×C×H×W
       const int64_t c = k.size(1), cells = k.size(2) * k.size(3);
       const int64_t n = s.size(0), h = s.size(2), w = s.size(3);
       // One output channel per template cell (row-major): kernel_mat [cells, C] · search [N, C, H·W].
-      const at::Tensor kernel_mat = k.reshape({c, cells}).t();
+      const at::Tensor kernel_mat =
+          k.size(0) == 1 ? k.reshape({c, cells}).t() : k.reshape({n, c, cells}).transpose(1, 2);
       at::Tensor corr = at::matmul(kernel_mat, s.reshape({n, c, h * w})).reshape({n, cells, h, w});
       const at::Tensor pooled = corr.mean({2, 3}, true);
       const at::Tensor att = at::sigmoid(at::conv2d(at::relu(at::conv2d(pooled, ca_fc1_w, ca_fc1_b)), ca_fc2_w, ca_fc2_b));
@@ -167,10 +169,11 @@ struct NanoTrackNet::Correlation {
       if (post_dw) corr = (*post_pw)((*post_dw)(corr));
       return corr;
     }
-    const at::Tensor k = (*kernel_conv)(zf.slice(2, 2, 6).slice(3, 2, 6));  // 1×C×4×4
+    const at::Tensor k = (*kernel_conv)(zf.slice(2, 2, 6).slice(3, 2, 6));  // 1×C×4×4 or N×C×4×4
     const at::Tensor s = (*search_conv)(xf);
     const int64_t c = s.size(1), n = s.size(0);
-    const at::Tensor weight = k.reshape({c, 1, k.size(2), k.size(3)}).repeat({n, 1, 1, 1});
+    const at::Tensor weight = k.size(0) == 1 ? k.reshape({c, 1, k.size(2), k.size(3)}).repeat({n, 1, 1, 1})
+                                             : k.reshape({n * c, 1, k.size(2), k.size(3)});
     const at::Tensor out = at::conv2d(s.reshape({1, n * c, s.size(2), s.size(3)}), weight, {}, {1, 1}, {1, 1}, {1, 1}, n * c);
     return out.reshape({n, c, out.size(2), out.size(3)});
   }
@@ -332,13 +335,17 @@ at::Tensor NanoTrackNet::backbone(const at::Tensor& crop, NanoTrackTaps* taps, s
 NanoTrackHeadOutput NanoTrackNet::head(const at::Tensor& zf, const at::Tensor& xf,
                                        std::map<std::string, at::Tensor>* trace) const {
   const int64_t c = feature_channels();
-  if (zf.dim() != 4 || zf.size(0) != 1 || zf.size(1) != c || zf.size(2) != 8 || zf.size(3) != 8) {
+  if (zf.dim() != 4 || zf.size(1) != c || zf.size(2) != 8 || zf.size(3) != 8) {
     throw Error("NanoTrack head: the template feature must be 1×" + std::to_string(c) + "×8×8 (a 127 crop), got " +
                 io::shape_to_string(zf.sizes().vec()));
   }
   if (xf.dim() != 4 || xf.size(1) != c) {
     throw Error("NanoTrack head: the search feature must be N×" + std::to_string(c) + "×H×W, got " +
                 io::shape_to_string(xf.sizes().vec()));
+  }
+  if (zf.size(0) != 1 && zf.size(0) != xf.size(0)) {
+    throw Error("NanoTrack head: " + std::to_string(zf.size(0)) + " templates for " + std::to_string(xf.size(0)) +
+                " searches (give one, or one per search)");
   }
   auto record = [&](const char* name, const at::Tensor& t) {
     if (trace) (*trace)[name] = t;
@@ -378,14 +385,9 @@ NanoTrackHeadOutput NanoTrackNet::head(const at::Tensor& zf, const at::Tensor& x
 
 at::Tensor NanoTrackNet::cls_correlation(const at::Tensor& zf, const at::Tensor& xf) const {
   if (zf.size(0) != xf.size(0)) throw Error("cls_correlation: template and search batches differ");
-  std::vector<at::Tensor> out;
-  for (int64_t i = 0; i < zf.size(0); ++i) {
-    const at::Tensor z = zf.slice(0, i, i + 1), x = xf.slice(0, i, i + 1);
-    at::Tensor corr = (*corr_pw_cls_)(z, x);
-    if (version_ == NanoTrackVersion::V3) corr = (*down_cls_)(at::cat({corr, (*corr_dw_cls_)(z, x)}, 1));
-    out.push_back(corr);
-  }
-  return at::cat(out, 0);
+  at::Tensor corr = (*corr_pw_cls_)(zf, xf);
+  if (version_ == NanoTrackVersion::V3) corr = (*down_cls_)(at::cat({corr, (*corr_dw_cls_)(zf, xf)}, 1));
+  return corr;
 }
 
 io::StateDict NanoTrackNet::synthetic_weights(NanoTrackVersion version, uint64_t seed) {

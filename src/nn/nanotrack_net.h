@@ -62,7 +62,8 @@ class NanoTrackNet {
   // (optional) every features.i output, for parity tests.
   at::Tensor backbone(const at::Tensor& crop, NanoTrackTaps* taps = nullptr,
                       std::vector<at::Tensor>* stages = nullptr) const;
-  // The correlation head on the template feature zf (1×C×8×8) and the search feature xf (N×C×16×16). trace
+  // The correlation head on the template feature zf (1×C×8×8, or N×C×8×8: one template per search, several
+  // targets in one pass) and the search feature xf (N×C×16×16). trace
   // (optional) receives the head's intermediate tensors under the golden files' names ("head.corr_pw_cls", ...).
   NanoTrackHeadOutput head(const at::Tensor& zf, const at::Tensor& xf,
                            std::map<std::string, at::Tensor>* trace = nullptr) const;

@@ -26,16 +26,24 @@ oceanplus_image bgr_image(const cv::Mat& frame, const uint8_t* pixels, int strid
   return image;
 }
 
-void check_maps(const FrameStepMaps& maps, const FrameStepInput& in) {
-  const int64_t s = in.peak.score_size;
-  const int64_t planes = in.peak.activation == OCEANPLUS_ACTIVATION_SOFTMAX2 ? 2 : 1;
-  if (!maps.logits.defined() || maps.logits.numel() != planes * s * s || !maps.ltrb.defined() ||
-      maps.ltrb.numel() != 4 * s * s) {
-    throw Error("frame step: the network's maps do not match a " + std::to_string(s) + "-cell score map");
+// The network's maps, checked against the batch and the score size, made contiguous.
+FrameStepMaps checked(FrameStepMaps maps, const std::vector<FrameStepInput>& in) {
+  const int64_t n = static_cast<int64_t>(in.size()), s = in[0].peak.score_size;
+  const int64_t planes = in[0].peak.activation == OCEANPLUS_ACTIVATION_SOFTMAX2 ? 2 : 1;
+  if (!maps.logits.defined() || maps.logits.numel() != n * planes * s * s || !maps.ltrb.defined() ||
+      maps.ltrb.numel() != n * 4 * s * s) {
+    throw Error("frame step: the network's maps do not match " + std::to_string(n) + " target(s) with a " +
+                std::to_string(s) + "-cell score map");
   }
-  if (maps.mask_prob.defined() && (maps.mask_prob.dim() != 2 || maps.mask_prob.size(0) != maps.mask_prob.size(1))) {
-    throw Error("frame step: the mask probability must be a square map");
+  maps.logits = maps.logits.to(at::kFloat).contiguous();
+  maps.ltrb = maps.ltrb.to(at::kFloat).contiguous();
+  if (maps.mask_prob.defined()) {
+    if (maps.mask_prob.dim() != 3 || maps.mask_prob.size(0) != n || maps.mask_prob.size(1) != maps.mask_prob.size(2)) {
+      throw Error("frame step: the mask probability must be N square maps");
+    }
+    maps.mask_prob = maps.mask_prob.to(at::kFloat).contiguous();
   }
+  return maps;
 }
 
 void check_reference(int status, const char* kernel) {
@@ -51,28 +59,31 @@ at::Tensor float_window(const cv::Mat& window, at::Device device) {
   return at::from_blob(as_float.data, {as_float.rows, as_float.cols}, at::kFloat).clone().to(device);
 }
 
-void run_on_cpu(const FrameStepInput& in, FrameStepCache& cache,
-                const std::function<FrameStepMaps(const at::Tensor&)>& network, FrameStepOutput& out) {
-  const cv::Mat& frame = *in.frame;
-  const int n = in.crop.output_side;
-  at::Tensor crop = at::empty({1, 3, n, n}, at::kFloat);
+void run_on_cpu(const std::vector<FrameStepInput>& in, const std::vector<FrameStepCache*>& caches,
+                const FrameStepNetwork& network, std::vector<FrameStepOutput>& out) {
+  const cv::Mat& frame = *in[0].frame;
+  const int64_t count = static_cast<int64_t>(in.size()), n = in[0].crop.output_side;
+  at::Tensor crops = at::empty({count, 3, n, n}, at::kFloat);
   const oceanplus_image image = bgr_image(frame, frame.data, static_cast<int>(frame.step[0]));
-  check_reference(oceanplus_crop_resize_ref(&image, &in.crop, crop.data_ptr<float>()), "crop");
-  FrameStepMaps maps = network(crop);
-  check_maps(maps, in);
-  const at::Tensor logits = maps.logits.contiguous(), ltrb = maps.ltrb.contiguous();
-  const int status = oceanplus_score_peak_ref(logits.data_ptr<float>(), ltrb.data_ptr<float>(),
-                                              cache.window.data_ptr<float>(), &in.peak, &out.peak);
-  if (status != OCEANPLUS_OK && status != OCEANPLUS_NO_FINITE_SCORE) check_reference(status, "score peak");
-  oceanplus_paste_roi(&in.paste, &out.roi);
-  out.roi_mask.release();
-  if (!maps.mask_prob.defined() || out.roi.width == 0) return;
-  const at::Tensor prob = maps.mask_prob.contiguous();
-  out.roi_mask.create(out.roi.height, out.roi.width, CV_8U);
-  check_reference(oceanplus_paste_mask_ref(prob.data_ptr<float>(), static_cast<int>(prob.size(0)), &in.paste,
-                                           out.roi_mask.data, static_cast<int>(out.roi_mask.step[0]),
-                                           static_cast<int64_t>(out.roi_mask.total()), &out.roi),
-                  "paste-back");
+  for (int64_t i = 0; i < count; ++i) {
+    check_reference(oceanplus_crop_resize_ref(&image, &in[i].crop, crops[i].data_ptr<float>()), "crop");
+  }
+  const FrameStepMaps maps = checked(network(crops), in);
+  for (int64_t i = 0; i < count; ++i) {
+    FrameStepOutput& o = out[i];
+    const int status = oceanplus_score_peak_ref(maps.logits[i].data_ptr<float>(), maps.ltrb[i].data_ptr<float>(),
+                                                caches[i]->window.data_ptr<float>(), &in[i].peak, &o.peak);
+    if (status != OCEANPLUS_OK && status != OCEANPLUS_NO_FINITE_SCORE) check_reference(status, "score peak");
+    oceanplus_paste_roi(&in[i].paste, &o.roi);
+    o.roi_mask.release();
+    if (!maps.mask_prob.defined() || o.roi.width == 0) continue;
+    const at::Tensor prob = maps.mask_prob[i];
+    o.roi_mask.create(o.roi.height, o.roi.width, CV_8U);
+    check_reference(oceanplus_paste_mask_ref(prob.data_ptr<float>(), static_cast<int>(prob.size(0)), &in[i].paste,
+                                             o.roi_mask.data, static_cast<int>(o.roi_mask.step[0]),
+                                             static_cast<int64_t>(o.roi_mask.total()), &o.roi),
+                    "paste-back");
+  }
 }
 
 #ifdef OCEANPLUS_HAVE_CUDA_GLUE
@@ -82,47 +93,59 @@ void check_cuda(cudaError_t status, const char* kernel) {
   }
 }
 
-// Room for the peak at the start of the results buffer; the mask follows, 64-byte aligned.
-constexpr int64_t kPeakBytes = (sizeof(oceanplus_peak) + 63) / 64 * 64;
+// Each target's slot in the results buffer: its peak, then its mask ROI, 64-byte aligned.
+constexpr int64_t kAlign = 64;
+constexpr int64_t kPeakBytes = (sizeof(oceanplus_peak) + kAlign - 1) / kAlign * kAlign;
 
-void run_on_cuda(at::Device device, const FrameStepInput& in, FrameStepCache& cache,
-                 const std::function<FrameStepMaps(const at::Tensor&)>& network, FrameStepOutput& out) {
+void run_on_cuda(at::Device device, const std::vector<FrameStepInput>& in, const std::vector<FrameStepCache*>& caches,
+                 const FrameStepNetwork& network, std::vector<FrameStepOutput>& out) {
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(device.index()).stream();
-  const cv::Mat frame = in.frame->isContinuous() ? *in.frame : in.frame->clone();
-  // The one upload of the step: the frame's bytes.
+  const cv::Mat frame = in[0].frame->isContinuous() ? *in[0].frame : in[0].frame->clone();
+  // The one upload of the step: the frame's bytes, whatever the number of targets.
   const at::Tensor frame_on_device =
       at::from_blob(frame.data, {frame.rows, frame.cols, 3}, at::kByte).to(device, /*non_blocking=*/false);
   const oceanplus_image image = bgr_image(frame, frame_on_device.data_ptr<uint8_t>(), frame.cols * 3);
-  const int n = in.crop.output_side;
-  at::Tensor crop = at::empty({1, 3, n, n}, at::TensorOptions().dtype(at::kFloat).device(device));
-  check_cuda(oceanplus_crop_resize_cuda(&image, &in.crop, crop.data_ptr<float>(), stream), "crop");
-  FrameStepMaps maps = network(crop);
-  check_maps(maps, in);
-  const at::Tensor logits = maps.logits.contiguous(), ltrb = maps.ltrb.contiguous();
-  oceanplus_roi roi{};
-  oceanplus_paste_roi(&in.paste, &roi);
-  const bool with_mask = maps.mask_prob.defined() && roi.width > 0;
-  const int64_t mask_bytes = with_mask ? static_cast<int64_t>(roi.width) * roi.height : 0;
-  at::Tensor results = at::empty({kPeakBytes + mask_bytes}, at::TensorOptions().dtype(at::kByte).device(device));
-  uint8_t* base = results.data_ptr<uint8_t>();
-  check_cuda(oceanplus_score_peak_cuda(logits.data_ptr<float>(), ltrb.data_ptr<float>(),
-                                       cache.window.data_ptr<float>(), &in.peak,
-                                       reinterpret_cast<oceanplus_peak*>(base), stream),
-             "score peak");
-  out.roi = roi;
-  if (with_mask) {
-    const at::Tensor prob = maps.mask_prob.contiguous();
-    check_cuda(oceanplus_paste_mask_cuda(prob.data_ptr<float>(), static_cast<int>(prob.size(0)), &in.paste,
-                                         base + kPeakBytes, roi.width, mask_bytes, &out.roi, stream),
-               "paste-back");
+  const int64_t count = static_cast<int64_t>(in.size()), n = in[0].crop.output_side;
+  at::Tensor crops = at::empty({count, 3, n, n}, at::TensorOptions().dtype(at::kFloat).device(device));
+  for (int64_t i = 0; i < count; ++i) {
+    check_cuda(oceanplus_crop_resize_cuda(&image, &in[i].crop, crops[i].data_ptr<float>(), stream), "crop");
   }
-  // The one download (and synchronisation) of the step: the peak and the mask's ROI.
+  const FrameStepMaps maps = checked(network(crops), in);
+  std::vector<int64_t> offset(count + 1, 0);
+  std::vector<oceanplus_roi> roi(count);
+  for (int64_t i = 0; i < count; ++i) {
+    oceanplus_paste_roi(&in[i].paste, &roi[i]);
+    const int64_t mask_bytes = maps.mask_prob.defined() ? static_cast<int64_t>(roi[i].width) * roi[i].height : 0;
+    offset[i + 1] = offset[i] + kPeakBytes + (mask_bytes + kAlign - 1) / kAlign * kAlign;
+  }
+  at::Tensor results = at::empty({offset[count]}, at::TensorOptions().dtype(at::kByte).device(device));
+  uint8_t* base = results.data_ptr<uint8_t>();
+  for (int64_t i = 0; i < count; ++i) {
+    check_cuda(oceanplus_score_peak_cuda(maps.logits[i].data_ptr<float>(), maps.ltrb[i].data_ptr<float>(),
+                                         caches[i]->window.data_ptr<float>(), &in[i].peak,
+                                         reinterpret_cast<oceanplus_peak*>(base + offset[i]), stream),
+               "score peak");
+    out[i].roi = roi[i];
+    if (maps.mask_prob.defined() && roi[i].width > 0) {
+      const at::Tensor prob = maps.mask_prob[i];
+      const int64_t mask_bytes = static_cast<int64_t>(roi[i].width) * roi[i].height;
+      check_cuda(oceanplus_paste_mask_cuda(prob.data_ptr<float>(), static_cast<int>(prob.size(0)), &in[i].paste,
+                                           base + offset[i] + kPeakBytes, roi[i].width, mask_bytes, &out[i].roi,
+                                           stream),
+                 "paste-back");
+    }
+  }
+  // The one download (and synchronisation) of the step: every target's peak and mask ROI.
   const at::Tensor host = results.to(at::kCPU);
-  std::memcpy(&out.peak, host.data_ptr<uint8_t>(), sizeof(oceanplus_peak));
-  out.roi_mask.release();
-  if (with_mask) {
-    out.roi_mask.create(roi.height, roi.width, CV_8U);
-    std::memcpy(out.roi_mask.data, host.data_ptr<uint8_t>() + kPeakBytes, static_cast<size_t>(mask_bytes));
+  const uint8_t* bytes = host.data_ptr<uint8_t>();
+  for (int64_t i = 0; i < count; ++i) {
+    FrameStepOutput& o = out[i];
+    std::memcpy(&o.peak, bytes + offset[i], sizeof(oceanplus_peak));
+    o.roi_mask.release();
+    if (maps.mask_prob.defined() && roi[i].width > 0) {
+      o.roi_mask.create(roi[i].height, roi[i].width, CV_8U);
+      std::memcpy(o.roi_mask.data, bytes + offset[i] + kPeakBytes, o.roi_mask.total());
+    }
   }
 }
 #endif
@@ -141,24 +164,38 @@ bool frame_step_available(at::Device device) { return device.is_cpu() || (device
 
 bool frame_step_preferred(at::Device device) { return device.is_cuda() && frame_step_has_cuda(); }
 
-void run_frame_step(at::Device device, const FrameStepInput& in, FrameStepCache& cache,
-                    const std::function<FrameStepMaps(const at::Tensor&)>& network, FrameStepOutput& out) {
-  if (!in.frame || in.frame->empty() || in.frame->type() != CV_8UC3) {
-    throw Error("frame step: expected an 8-bit BGR frame");
+void run_frame_steps(at::Device device, const std::vector<FrameStepInput>& in,
+                     const std::vector<FrameStepCache*>& caches, const FrameStepNetwork& network,
+                     std::vector<FrameStepOutput>& out) {
+  if (in.empty()) return;
+  if (caches.size() != in.size()) throw Error("frame step: one cache per target is needed");
+  const FrameStepInput& first = in[0];
+  for (const FrameStepInput& step : in) {
+    if (!step.frame || step.frame->empty() || step.frame->type() != CV_8UC3) {
+      throw Error("frame step: expected an 8-bit BGR frame");
+    }
+    if (step.frame != first.frame || step.crop.output_side != first.crop.output_side ||
+        step.peak.score_size != first.peak.score_size || step.peak.activation != first.peak.activation) {
+      throw Error("frame step: targets batched together must share the frame, the search size and the score map");
+    }
+    if (!step.window || step.window->rows != step.peak.score_size || step.window->cols != step.peak.score_size) {
+      throw Error("frame step: the window must be score_size × score_size");
+    }
   }
-  if (!in.window || in.window->rows != in.peak.score_size || in.window->cols != in.peak.score_size) {
-    throw Error("frame step: the window must be score_size × score_size");
+  for (size_t i = 0; i < in.size(); ++i) {
+    FrameStepCache& cache = *caches[i];
+    if (!cache.window.defined() || cache.window.size(0) != in[i].peak.score_size || cache.window.device() != device) {
+      cache.window = float_window(*in[i].window, device);
+    }
   }
-  if (!cache.window.defined() || cache.window.size(0) != in.peak.score_size || cache.window.device() != device) {
-    cache.window = float_window(*in.window, device);
-  }
+  out.resize(in.size());
   if (device.is_cpu()) {
-    run_on_cpu(in, cache, network, out);
+    run_on_cpu(in, caches, network, out);
     return;
   }
 #ifdef OCEANPLUS_HAVE_CUDA_GLUE
   if (device.is_cuda()) {
-    run_on_cuda(device, in, cache, network, out);
+    run_on_cuda(device, in, caches, network, out);
     return;
   }
 #endif

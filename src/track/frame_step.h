@@ -7,16 +7,17 @@
 #include <ATen/core/Tensor.h>
 
 #include <functional>
+#include <vector>
 
 #include "track/model.h"
 
 namespace oceanplus::track {
 
-// What a network returns for one search crop, on the model's device, contiguous float32.
+// What a network returns for N search crops, on the model's device, float32 (item i of each: target i).
 struct FrameStepMaps {
-  at::Tensor logits;     // K×S×S: K = 1 (sigmoid) or 2 (two-way softmax, channel 1 = target)
-  at::Tensor ltrb;       // 4×S×S distances in search-crop pixels
-  at::Tensor mask_prob;  // S'×S' foreground probability over the search crop; undefined without a mask head
+  at::Tensor logits;     // N×K×S×S: K = 1 (sigmoid) or 2 (two-way softmax, channel 1 = target)
+  at::Tensor ltrb;       // N×4×S×S distances in search-crop pixels
+  at::Tensor mask_prob;  // N×S'×S' foreground probability over each search crop; undefined without a mask head
 };
 
 // What a target keeps on the device between steps.
@@ -24,11 +25,15 @@ struct FrameStepCache {
   at::Tensor window;  // S×S float32 cosine window
 };
 
-// Runs the step on `device` ("cpu": the reference kernels; "cuda": the CUDA kernels on LibTorch's current stream,
-// in builds that have them). `network` maps the 1×3×N×N crop to its maps. Throws oceanplus::Error naming the kernel
-// that failed, or saying that this build has no CUDA kernels.
-void run_frame_step(at::Device device, const FrameStepInput& in, FrameStepCache& cache,
-                    const std::function<FrameStepMaps(const at::Tensor& crop)>& network, FrameStepOutput& out);
+// Runs the steps of N targets on one frame on `device` ("cpu": the reference kernels; "cuda": the CUDA kernels on
+// LibTorch's current stream, in builds that have them): crops them with the crop kernel into one N×3×n×n batch,
+// calls `network` once, then runs the peak and paste-back kernels per target and brings every result back in one
+// copy. All inputs must share the frame, the crop size and the score size. Throws oceanplus::Error naming the
+// kernel that failed, or saying that this build has no CUDA kernels.
+using FrameStepNetwork = std::function<FrameStepMaps(const at::Tensor& crops)>;
+void run_frame_steps(at::Device device, const std::vector<FrameStepInput>& in,
+                     const std::vector<FrameStepCache*>& caches, const FrameStepNetwork& network,
+                     std::vector<FrameStepOutput>& out);
 
 // Whether this build can run frame steps on a CUDA device (CUDA kernels and a LibTorch with CUDA).
 bool frame_step_has_cuda();

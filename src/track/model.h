@@ -11,6 +11,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace oceanplus::track {
 
@@ -81,6 +82,14 @@ class TrackingModel {
   // Keeps what update_template() needs, as track() does. Throws oceanplus::Error when has_frame_step() is false.
   virtual void frame_step(TargetFeatures& /*target*/, const FrameStepInput& /*in*/, FrameStepOutput& /*out*/) {
     throw Error(name() + ": no frame step (kernels) for this model");
+  }
+  // The frame steps of several targets of one frame, in one network pass where the model can batch them (how a GPU
+  // tracks several targets at the price of about one). in[i] belongs to targets[i]; all share the frame and the
+  // search size. Default: one frame_step() each.
+  virtual void frame_step_batch(const std::vector<TargetFeatures*>& targets, const std::vector<FrameStepInput>& in,
+                                std::vector<FrameStepOutput>& out) {
+    out.resize(in.size());
+    for (size_t i = 0; i < in.size(); ++i) frame_step(*targets[i], in[i], out[i]);
   }
 };
 

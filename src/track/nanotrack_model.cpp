@@ -68,16 +68,20 @@ void NanoTrackModel::fit_first_frame(TargetFeatures& target, const cv::Mat& x_cr
   mask_head_->fit_target_model(target_of(target).mask, taps, mask_to_tensor(x_mask, net_->device()).unsqueeze(0));
 }
 
-FrameStepMaps NanoTrackModel::search_maps(NanoTrackTarget& t, const at::Tensor& crop) const {
+FrameStepMaps NanoTrackModel::search_maps(const std::vector<NanoTrackTarget*>& targets, const at::Tensor& crops) const {
   nn::LiteMaskInputs inputs;
-  const at::Tensor xf = net_->backbone(crop, mask_head_ ? &inputs.taps : nullptr);
-  const nn::NanoTrackHeadOutput head = net_->head(t.zf, xf);
+  const at::Tensor xf = net_->backbone(crops, mask_head_ ? &inputs.taps : nullptr);
+  std::vector<at::Tensor> templates;
+  for (const NanoTrackTarget* t : targets) templates.push_back(t->zf);
+  const nn::NanoTrackHeadOutput head = net_->head(templates.size() == 1 ? templates[0] : at::cat(templates, 0), xf);
   FrameStepMaps maps;
-  maps.logits = head.cls[0].contiguous();  // 2×S×S, the two-way classifier
-  maps.ltrb = head.loc[0].contiguous();
+  maps.logits = head.cls;  // N×2×S×S, the two-way classifier
+  maps.ltrb = head.loc;
   if (mask_head_) {
     inputs.cls_corr = head.cls_corr;
-    maps.mask_prob = at::sigmoid(mask_head_->forward(t.mask, inputs).logits)[0][0].contiguous();
+    std::vector<nn::LiteMaskTemplate> states;
+    for (const NanoTrackTarget* t : targets) states.push_back(t->mask);
+    maps.mask_prob = at::sigmoid(mask_head_->forward_batch(states, inputs, false).logits).select(1, 0);
   }
   return maps;
 }
@@ -85,21 +89,34 @@ FrameStepMaps NanoTrackModel::search_maps(NanoTrackTarget& t, const at::Tensor& 
 SearchResult NanoTrackModel::track(TargetFeatures& target, const cv::Mat& x_crop) {
   NanoTrackTarget& t = target_of(target);
   at::NoGradGuard no_grad;
-  const FrameStepMaps maps = search_maps(t, bgr_to_tensor(x_crop, net_->device()));
+  const FrameStepMaps maps = search_maps({&t}, bgr_to_tensor(x_crop, net_->device()));
   SearchResult r;
-  r.score = tensor_to_mat(at::softmax(maps.logits, 0)[1]);
-  for (int i = 0; i < 4; ++i) r.ltrb[i] = tensor_to_mat(maps.ltrb[i]);
-  if (maps.mask_prob.defined()) r.mask_prob = tensor_to_mat(maps.mask_prob);
+  r.score = tensor_to_mat(at::softmax(maps.logits[0], 0)[1]);
+  for (int i = 0; i < 4; ++i) r.ltrb[i] = tensor_to_mat(maps.ltrb[0][i]);
+  if (maps.mask_prob.defined()) r.mask_prob = tensor_to_mat(maps.mask_prob[0]);
   return r;
 }
 
 void NanoTrackModel::frame_step(TargetFeatures& target, const FrameStepInput& in, FrameStepOutput& out) {
-  NanoTrackTarget& t = target_of(target);
+  std::vector<FrameStepOutput> outs;
+  frame_step_batch({&target}, {in}, outs);
+  out = std::move(outs[0]);
+}
+
+void NanoTrackModel::frame_step_batch(const std::vector<TargetFeatures*>& targets,
+                                      const std::vector<FrameStepInput>& in, std::vector<FrameStepOutput>& out) {
+  if (targets.size() != in.size()) throw Error("frame step: one input per target is needed");
   at::NoGradGuard no_grad;
-  FrameStepInput step = in;
-  step.peak.activation = OCEANPLUS_ACTIVATION_SOFTMAX2;
-  run_frame_step(net_->device(), step, t.frame_step, [&](const at::Tensor& crop) { return search_maps(t, crop); },
-                 out);
+  std::vector<NanoTrackTarget*> own;
+  std::vector<FrameStepCache*> caches;
+  std::vector<FrameStepInput> steps = in;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    own.push_back(&target_of(*targets[i]));
+    caches.push_back(&own.back()->frame_step);
+    steps[i].peak.activation = OCEANPLUS_ACTIVATION_SOFTMAX2;
+  }
+  run_frame_steps(net_->device(), steps, caches, [&](const at::Tensor& crops) { return search_maps(own, crops); },
+                  out);
 }
 
 }  // namespace oceanplus::track

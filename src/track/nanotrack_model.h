@@ -37,14 +37,17 @@ class NanoTrackModel : public TrackingModel {
   bool has_frame_step() const override { return frame_step_available(net_->device()); }
   bool prefers_frame_step() const override { return frame_step_preferred(net_->device()); }
   void frame_step(TargetFeatures& target, const FrameStepInput& in, FrameStepOutput& out) override;
+  // One backbone, head and mask-head pass over every target's crop.
+  void frame_step_batch(const std::vector<TargetFeatures*>& targets, const std::vector<FrameStepInput>& in,
+                        std::vector<FrameStepOutput>& out) override;
 
   const nn::NanoTrackNet& net() const { return *net_; }
   const nn::LiteMaskHead* mask_head() const { return mask_head_.get(); }
   static NanoTrackTarget& target_of(TargetFeatures& target);
 
  private:
-  // The network's maps for one search crop (1×3×N×N on the model's device).
-  FrameStepMaps search_maps(NanoTrackTarget& target, const at::Tensor& crop) const;
+  // The network's maps for N search crops (N×3×S×S on the model's device), crop i searching for targets[i].
+  FrameStepMaps search_maps(const std::vector<NanoTrackTarget*>& targets, const at::Tensor& crops) const;
 
   std::shared_ptr<nn::NanoTrackNet> net_;
   std::shared_ptr<nn::LiteMaskHead> mask_head_;

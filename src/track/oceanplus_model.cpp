@@ -90,9 +90,9 @@ FrameStepMaps OceanPlusModel::search_maps(OceanPlusTarget& t, const at::Tensor& 
   t.last_output = net_->track(t.state, crop);
   t.last_neck_xf = t.last_output.neck_xf;
   FrameStepMaps maps;
-  maps.logits = t.last_output.cls_logits[0].contiguous();  // 1×S×S, before the sigmoid
-  maps.ltrb = t.last_output.bbox_ltrb[0].contiguous();
-  maps.mask_prob = at::softmax(t.last_output.mask_logits, 1)[0][1].contiguous();
+  maps.logits = t.last_output.cls_logits;  // 1×1×S×S, before the sigmoid
+  maps.ltrb = t.last_output.bbox_ltrb;
+  maps.mask_prob = at::softmax(t.last_output.mask_logits, 1).select(1, 1);  // 1×S'×S'
   return maps;
 }
 
@@ -101,19 +101,21 @@ SearchResult OceanPlusModel::track(TargetFeatures& target, const cv::Mat& x_crop
   at::NoGradGuard no_grad;
   const FrameStepMaps maps = search_maps(t, bgr_to_tensor(x_crop, net_->device()));
   SearchResult r;
-  r.score = tensor_to_mat(at::sigmoid(maps.logits[0]));
-  for (int i = 0; i < 4; ++i) r.ltrb[i] = tensor_to_mat(maps.ltrb[i]);
-  r.mask_prob = tensor_to_mat(maps.mask_prob);
+  r.score = tensor_to_mat(at::sigmoid(maps.logits[0][0]));
+  for (int i = 0; i < 4; ++i) r.ltrb[i] = tensor_to_mat(maps.ltrb[0][i]);
+  r.mask_prob = tensor_to_mat(maps.mask_prob[0]);
   return r;
 }
 
 void OceanPlusModel::frame_step(TargetFeatures& target, const FrameStepInput& in, FrameStepOutput& out) {
   OceanPlusTarget& t = target_of(target);
   at::NoGradGuard no_grad;
-  FrameStepInput step = in;
-  step.peak.activation = OCEANPLUS_ACTIVATION_SIGMOID;
-  run_frame_step(net_->device(), step, t.frame_step, [&](const at::Tensor& crop) { return search_maps(t, crop); },
-                 out);
+  std::vector<FrameStepInput> steps{in};
+  steps[0].peak.activation = OCEANPLUS_ACTIVATION_SIGMOID;
+  std::vector<FrameStepOutput> outs;
+  run_frame_steps(net_->device(), steps, {&t.frame_step},
+                  [&](const at::Tensor& crop) { return search_maps(t, crop); }, outs);
+  out = std::move(outs[0]);
 }
 
 void OceanPlusModel::update_template(TargetFeatures& target, double pos_x, double pos_y, double width, double height,

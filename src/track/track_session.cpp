@@ -216,6 +216,14 @@ FrameOutput TrackSession::process(const cv::Mat& frame, int64_t time) {
     apply(request, frame, time, out, initialised_now);
   }
 
+  // Every target not (re)initialised on this frame steps, together: on a GPU one batched pass for all of them.
+  std::vector<Tracker*> stepping;
+  for (auto& [id, target] : targets_) {
+    if (!initialised_now.count(id)) stepping.push_back(target.tracker.get());
+  }
+  std::vector<TargetResult> stepped = Tracker::track_all(stepping, frame);
+  size_t next_result = 0;
+
   for (auto& [id, target] : targets_) {
     SessionTarget reported;
     reported.id = id;
@@ -227,7 +235,7 @@ FrameOutput TrackSession::process(const cv::Mat& frame, int64_t time) {
       reported.result = target.tracker->last();
       reported.result.score = 1.0;
     } else {
-      reported.result = target.tracker->track(frame);
+      reported.result = std::move(stepped[next_result++]);
       const bool low = reported.result.score < options_.lost_score;
       target.low_score_frames = low ? target.low_score_frames + 1 : 0;
       if (target.state == TrackState::Lost) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <sstream>
 
 #include "common/error.h"
@@ -293,13 +294,8 @@ TargetResult Tracker::make_result_from_roi(const FrameStepOutput& step, const cv
   return r;
 }
 
-TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
-  if (!features_) throw Error("track() before initialisation");
-  const cv::Mat frame = as_bgr(frame_in);
+void Tracker::begin_step(StepTrace& t) const {
   const ModelGeometry& geo = model_->geometry();
-  StepTrace local;
-  StepTrace& t = trace ? *trace : local;
-
   // Search window (spec §3.4): s_z unrounded, the side rounded half away from zero (TracKit's python2round).
   t.instance_size = instance_size_;
   t.s_z = context_window(size_, params_.context_amount);
@@ -307,82 +303,72 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   const double d_search = (instance_size_ - geo.exemplar_size) / 2.0;
   t.s_x = t.s_z + 2 * (d_search / t.scale_z);
   t.s_x_rounded = round_search_side(t.s_x, params_.search_rounding);
-  PeakInputs in;
-  in.search = &t.search;
-  in.window = &window_;
-  in.stride = geo.stride;
-  in.instance_size = instance_size_;
-  in.target_w_crop = size_.width * t.scale_z;
-  in.target_h_crop = size_.height * t.scale_z;
-  in.penalty_k = params_.penalty_k;
-  in.window_influence = params_.window_influence;
-  in.lr = params_.lr;
-  const bool frame_step = uses_frame_step() && !in_cyclic_init_;
-  FrameStepOutput step_out;
+}
+
+FrameStepInput Tracker::frame_step_input(const cv::Mat& frame, StepTrace& t) const {
+  const ModelGeometry& geo = model_->geometry();
+  t.crop = crop_window_info(frame.rows, frame.cols, pos_.x, pos_.y, t.s_x_rounded, params_.crop_rounding);
+  FrameStepInput step;
+  step.frame = &frame;
+  step.crop.center_x = pos_.x;
+  step.crop.center_y = pos_.y;
+  step.crop.window_side = t.s_x_rounded;
+  step.crop.output_side = instance_size_;
+  step.crop.corner_rounding =
+      params_.crop_rounding == CornerRounding::HalfToEven ? OCEANPLUS_ROUND_HALF_EVEN : OCEANPLUS_ROUND_HALF_UP;
+  for (int c = 0; c < 3; ++c) step.crop.pad_bgr[c] = pad_colour_[c];
+  step.peak.score_size = score_size_;
+  step.peak.stride = geo.stride;
+  step.peak.instance_size = instance_size_;
+  step.peak.target_w_crop = static_cast<float>(size_.width * t.scale_z);
+  step.peak.target_h_crop = static_cast<float>(size_.height * t.scale_z);
+  step.peak.penalty_k = static_cast<float>(params_.penalty_k);
+  step.peak.window_influence = static_cast<float>(params_.window_influence);
+  step.window = &window_;
+  step.paste.window_x = t.crop.crop_cords[0] - t.crop.pad_info[1];
+  step.paste.window_y = t.crop.crop_cords[2] - t.crop.pad_info[0];
+  step.paste.window_side = t.crop.crop_cords[1] - t.crop.crop_cords[0] + 1;
+  step.paste.frame_width = frame.cols;
+  step.paste.frame_height = frame.rows;
+  step.paste.threshold = static_cast<float>(params_.seg_thr);
+  return step;
+}
+
+TargetResult Tracker::finish_frame_step(const cv::Mat& frame, StepTrace& t, const FrameStepOutput& out) {
   auto clock = std::chrono::steady_clock::now();
-  if (frame_step) {
-    t.crop = crop_window_info(frame.rows, frame.cols, pos_.x, pos_.y, t.s_x_rounded, params_.crop_rounding);
-    FrameStepInput step;
-    step.frame = &frame;
-    step.crop.center_x = pos_.x;
-    step.crop.center_y = pos_.y;
-    step.crop.window_side = t.s_x_rounded;
-    step.crop.output_side = instance_size_;
-    step.crop.corner_rounding =
-        params_.crop_rounding == CornerRounding::HalfToEven ? OCEANPLUS_ROUND_HALF_EVEN : OCEANPLUS_ROUND_HALF_UP;
-    for (int c = 0; c < 3; ++c) step.crop.pad_bgr[c] = pad_colour_[c];
-    step.peak.score_size = score_size_;
-    step.peak.stride = geo.stride;
-    step.peak.instance_size = instance_size_;
-    step.peak.target_w_crop = static_cast<float>(in.target_w_crop);
-    step.peak.target_h_crop = static_cast<float>(in.target_h_crop);
-    step.peak.penalty_k = static_cast<float>(params_.penalty_k);
-    step.peak.window_influence = static_cast<float>(params_.window_influence);
-    step.window = &window_;
-    step.paste.window_x = t.crop.crop_cords[0] - t.crop.pad_info[1];
-    step.paste.window_y = t.crop.crop_cords[2] - t.crop.pad_info[0];
-    step.paste.window_side = t.crop.crop_cords[1] - t.crop.crop_cords[0] + 1;
-    step.paste.frame_width = frame.cols;
-    step.paste.frame_height = frame.rows;
-    step.paste.threshold = static_cast<float>(params_.seg_thr);
-    model_->frame_step(*features_, step, step_out);
-    t.network_ms = ms_since(clock);  // the whole device step: crop, network, peak and paste-back
-    clock = std::chrono::steady_clock::now();
-    const oceanplus_peak& p = step_out.peak;
-    if (p.status != OCEANPLUS_OK) throw Error("frame step: no finite score (the network produced NaN or infinity)");
-    t.peak.row = p.row;
-    t.peak.col = p.col;
-    t.peak.pscore_max = p.pscore;
-    t.peak.score_at_max = p.score;
-    t.peak.penalty_at_max = p.penalty;
-    t.peak.box_crop = {p.box[0], p.box[1], p.box[2], p.box[3]};
-    t.peak.lr = t.peak.penalty_at_max * t.peak.score_at_max * params_.lr;
-  } else {
-    t.x_crop = crop_subwindow(frame, pos_.x, pos_.y, instance_size_, t.s_x_rounded, pad_colour_, &t.crop,
-                              params_.crop_rounding);
-    t.crop_ms = ms_since(clock);
-    clock = std::chrono::steady_clock::now();
-    t.search = model_->track(*features_, t.x_crop);
-    t.network_ms = ms_since(clock);
-    clock = std::chrono::steady_clock::now();
-    if (t.search.score.rows != score_size_) {
-      throw Error("model " + model_->name() + " returned a " + std::to_string(t.search.score.rows) +
-                  "-cell score map, expected " + std::to_string(score_size_));
-    }
-    t.peak = choose_peak(in);
-  }
+  const oceanplus_peak& p = out.peak;
+  if (p.status != OCEANPLUS_OK) throw Error("frame step: no finite score (the network produced NaN or infinity)");
+  t.peak.row = p.row;
+  t.peak.col = p.col;
+  t.peak.pscore_max = p.pscore;
+  t.peak.score_at_max = p.score;
+  t.peak.penalty_at_max = p.penalty;
+  t.peak.box_crop = {p.box[0], p.box[1], p.box[2], p.box[3]};
+  t.peak.lr = t.peak.penalty_at_max * t.peak.score_at_max * params_.lr;
+  apply_peak(frame, t);
+  t.peak_ms = ms_since(clock);
+  clock = std::chrono::steady_clock::now();
+  t.paste_size = t.crop.crop_cords[1] - t.crop.crop_cords[0] + 1;
+  last_ = make_result_from_roi(out, frame.size());
+  t.mask_ms = ms_since(clock);
+  return last_;
+}
+
+void Tracker::apply_peak(const cv::Mat& frame, StepTrace& t) {
+  const ModelGeometry& geo = model_->geometry();
+  const double target_w_crop = size_.width * t.scale_z, target_h_crop = size_.height * t.scale_z;
   const auto& b = t.peak.box_crop;
   const double half = instance_size_ / 2;  // integer division, as the reference's instance_size // 2
   t.diff = cv::Point2d(((b[0] + b[2]) / 2 - half) / t.scale_z, ((b[1] + b[3]) / 2 - half) / t.scale_z);
   t.pred_size = cv::Size2d((b[2] - b[0]) / t.scale_z, (b[3] - b[1]) / t.scale_z);
   // The reference converts the size to crop pixels and back; keep that round trip for bitwise-close results.
-  const cv::Size2d old_size(in.target_w_crop / t.scale_z, in.target_h_crop / t.scale_z);
+  const cv::Size2d old_size(target_w_crop / t.scale_z, target_h_crop / t.scale_z);
   const double lr = t.peak.lr;
 
   t.update_triggered = params_.template_update && geo.has_template_update && t.peak.pscore_max > params_.update_threshold;
   if (t.update_triggered) {
     t.update_pos = cv::Point2d(t.diff.x * t.scale_z, t.diff.y * t.scale_z);
-    t.update_size = cv::Size2d(in.target_w_crop, in.target_h_crop);
+    t.update_size = cv::Size2d(target_w_crop, target_h_crop);
     t.update_score = t.peak.pscore_max;
     model_->update_template(*features_, t.update_pos.x, t.update_pos.y, t.update_size.width, t.update_size.height,
                             t.update_score);
@@ -399,15 +385,49 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   pos_ = cv::Point2d(std::max(0.0, std::min(fw, t.pos_unclamped.x)), std::max(0.0, std::min(fh, t.pos_unclamped.y)));
   size_ = cv::Size2d(std::max(params_.min_target_size, std::min(fw, t.size_unclamped.width)),
                      std::max(params_.min_target_size, std::min(fh, t.size_unclamped.height)));
+}
 
+TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
+  if (!features_) throw Error("track() before initialisation");
+  const cv::Mat frame = as_bgr(frame_in);
+  const ModelGeometry& geo = model_->geometry();
+  StepTrace local;
+  StepTrace& t = trace ? *trace : local;
+  begin_step(t);
+  auto clock = std::chrono::steady_clock::now();
+  if (uses_frame_step() && !in_cyclic_init_) {
+    const FrameStepInput step = frame_step_input(frame, t);
+    FrameStepOutput out;
+    model_->frame_step(*features_, step, out);
+    t.network_ms = ms_since(clock);  // the whole device step: crop, network, peak and paste-back
+    return finish_frame_step(frame, t, out);
+  }
+
+  t.x_crop = crop_subwindow(frame, pos_.x, pos_.y, instance_size_, t.s_x_rounded, pad_colour_, &t.crop,
+                            params_.crop_rounding);
+  t.crop_ms = ms_since(clock);
+  clock = std::chrono::steady_clock::now();
+  t.search = model_->track(*features_, t.x_crop);
+  t.network_ms = ms_since(clock);
+  clock = std::chrono::steady_clock::now();
+  if (t.search.score.rows != score_size_) {
+    throw Error("model " + model_->name() + " returned a " + std::to_string(t.search.score.rows) +
+                "-cell score map, expected " + std::to_string(score_size_));
+  }
+  PeakInputs in;
+  in.search = &t.search;
+  in.window = &window_;
+  in.stride = geo.stride;
+  in.instance_size = instance_size_;
+  in.target_w_crop = size_.width * t.scale_z;
+  in.target_h_crop = size_.height * t.scale_z;
+  in.penalty_k = params_.penalty_k;
+  in.window_influence = params_.window_influence;
+  in.lr = params_.lr;
+  t.peak = choose_peak(in);
+  apply_peak(frame, t);
   t.peak_ms = ms_since(clock);  // includes the template update
   clock = std::chrono::steady_clock::now();
-  if (frame_step) {
-    t.paste_size = t.crop.crop_cords[1] - t.crop.crop_cords[0] + 1;
-    last_ = make_result_from_roi(step_out, frame.size());
-    t.mask_ms = ms_since(clock);
-    return last_;
-  }
   cv::Mat prob;
   if (!t.search.mask_prob.empty()) {
     t.paste_size = t.crop.crop_cords[1] - t.crop.crop_cords[0] + 1;
@@ -416,6 +436,46 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   last_ = make_result(prob, frame.size(), t.peak.score_at_max);
   t.mask_ms = ms_since(clock);
   return last_;
+}
+
+std::vector<TargetResult> Tracker::track_all(const std::vector<Tracker*>& trackers, const cv::Mat& frame_in,
+                                             std::vector<StepTrace>* traces) {
+  std::vector<TargetResult> results(trackers.size());
+  std::vector<StepTrace> local(trackers.size());
+  std::vector<StepTrace>& t = traces ? *traces : local;
+  t.resize(trackers.size());
+  const cv::Mat frame = as_bgr(frame_in);
+  // Frame-step trackers of one model and one search size share a pass; the rest step on their own.
+  std::map<std::pair<const TrackingModel*, int>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < trackers.size(); ++i) {
+    Tracker& tr = *trackers[i];
+    if (!tr.features_) throw Error("track() before initialisation");
+    if (tr.uses_frame_step() && !tr.in_cyclic_init_) {
+      groups[{tr.model_.get(), tr.instance_size_}].push_back(i);
+    } else {
+      results[i] = tr.track(frame, &t[i]);
+    }
+  }
+  for (const auto& [key, members] : groups) {
+    std::vector<TargetFeatures*> targets;
+    std::vector<FrameStepInput> inputs;
+    for (size_t i : members) {
+      Tracker& tr = *trackers[i];
+      tr.begin_step(t[i]);
+      inputs.push_back(tr.frame_step_input(frame, t[i]));
+      targets.push_back(tr.features_.get());
+    }
+    const auto clock = std::chrono::steady_clock::now();
+    std::vector<FrameStepOutput> outputs;
+    trackers[members[0]]->model_->frame_step_batch(targets, inputs, outputs);
+    const double shared_ms = ms_since(clock) / static_cast<double>(members.size());
+    for (size_t k = 0; k < members.size(); ++k) {
+      const size_t i = members[k];
+      t[i].network_ms = shared_ms;  // the pass's time, split evenly
+      results[i] = trackers[i]->finish_frame_step(frame, t[i], outputs[k]);
+    }
+  }
+  return results;
 }
 
 // --- MultiTracker ---------------------------------------------------------------------------------------------------
@@ -471,10 +531,9 @@ std::vector<int> MultiTracker::ids() const {
 }
 
 std::vector<TargetResult> MultiTracker::track(const cv::Mat& frame) {
-  std::vector<TargetResult> out;
-  out.reserve(trackers_.size());
-  for (auto& t : trackers_) out.push_back(t->track(frame));
-  return out;
+  std::vector<Tracker*> all;
+  for (auto& t : trackers_) all.push_back(t.get());
+  return Tracker::track_all(all, frame);
 }
 
 std::vector<TargetResult> MultiTracker::last() const {

@@ -105,6 +105,12 @@ class Tracker {
   // and its result has a mask but no probability map.
   TargetResult track(const cv::Mat& frame, StepTrace* trace = nullptr);
 
+  // One step of several trackers on the same frame (in their order): those that take the frame step and share a
+  // model and a search size run as one batched pass (TrackingModel::frame_step_batch), the others one by one.
+  // traces (optional) receives each tracker's step; a batched pass's time is split evenly between its targets.
+  static std::vector<TargetResult> track_all(const std::vector<Tracker*>& trackers, const cv::Mat& frame,
+                                             std::vector<StepTrace>* traces = nullptr);
+
   // On: throws oceanplus::Error when the model has no frame step. The first frame's cyclic passes always run the
   // classic way (they need the probability map).
   void set_frame_step(FrameStepMode mode);
@@ -130,6 +136,12 @@ class Tracker {
   InitReport init_common(const cv::Mat& frame, const cv::Point2d& centre, const cv::Size2d& size,
                          const cv::Mat& mask01);
   TargetResult make_result(const cv::Mat& prob, const cv::Size& frame_size, double score);
+  // The step in parts, so that several trackers can share one network pass (track_all): the search window, the
+  // frame step's input, the state update from the chosen peak, and the frame step's end.
+  void begin_step(StepTrace& t) const;
+  FrameStepInput frame_step_input(const cv::Mat& frame, StepTrace& t) const;
+  void apply_peak(const cv::Mat& frame, StepTrace& t);
+  TargetResult finish_frame_step(const cv::Mat& frame, StepTrace& t, const FrameStepOutput& out);
   // The frame-step result: the mask from the ROI the kernels pasted, the polygon from the mask.
   TargetResult make_result_from_roi(const FrameStepOutput& step, const cv::Size& frame_size);
   void fit_first_frame(const cv::Mat& frame, const cv::Mat& mask01, const cv::Point2d& centre, double s_z);
