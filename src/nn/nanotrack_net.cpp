@@ -385,9 +385,16 @@ NanoTrackHeadOutput NanoTrackNet::head(const at::Tensor& zf, const at::Tensor& x
 
 at::Tensor NanoTrackNet::cls_correlation(const at::Tensor& zf, const at::Tensor& xf) const {
   if (zf.size(0) != xf.size(0)) throw Error("cls_correlation: template and search batches differ");
-  at::Tensor corr = (*corr_pw_cls_)(zf, xf);
-  if (version_ == NanoTrackVersion::V3) corr = (*down_cls_)(at::cat({corr, (*corr_dw_cls_)(zf, xf)}, 1));
-  return corr;
+  // One item at a time, as the shipped model was trained: the batched form differs in the last bits (7e-8), and the
+  // training recipe reproduces the shipped file byte for byte.
+  std::vector<at::Tensor> out;
+  for (int64_t i = 0; i < zf.size(0); ++i) {
+    const at::Tensor z = zf.slice(0, i, i + 1), x = xf.slice(0, i, i + 1);
+    at::Tensor corr = (*corr_pw_cls_)(z, x);
+    if (version_ == NanoTrackVersion::V3) corr = (*down_cls_)(at::cat({corr, (*corr_dw_cls_)(z, x)}, 1));
+    out.push_back(corr);
+  }
+  return at::cat(out, 0);
 }
 
 io::StateDict NanoTrackNet::synthetic_weights(NanoTrackVersion version, uint64_t seed) {
