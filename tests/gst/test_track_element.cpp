@@ -504,6 +504,13 @@ TEST(TrackElement, AMissingOrCorruptModelIsAnElementErrorNamingTheFile) {
   EXPECT_NE(text.find("no-such-preset"), std::string::npos) << text;
 }
 
+TEST(TrackElement, DeviceCudaWithoutAGpuIsAnElementErrorSayingWhy) {
+  const std::string text = first_error("device=cuda");
+  if (text == "(no error)") GTEST_SKIP() << "device=cuda ran: this build's LibTorch has CUDA and sees a GPU";
+  EXPECT_NE(text.find("device=cuda"), std::string::npos) << text;
+  EXPECT_NE(text.find("no CUDA support"), std::string::npos) << text;
+}
+
 TEST(TrackElement, UnsupportedCapsFailNegotiationWithAMessage) {
   GstHarness* h = gst_harness_new_parse("oceanplustrack");
   GstBus* bus = gst_bus_new();
