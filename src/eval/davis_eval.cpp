@@ -321,6 +321,8 @@ std::string usage_text(const std::string& program) {
     << "                       with --vot.\n"
     << "  --threads N          tracking mode: CPU threads for the network (default: the model's best count).\n"
     << "  --device D           tracking mode: where the network runs: cpu (default), cuda, cuda:N or auto.\n"
+    << "  --frame-step M       tracking mode: auto (default: on a GPU), on (crop/peak/paste kernels around the\n"
+    << "                       network; on the CPU their references) or off (the OpenCV path).\n"
     << "  --vot DIR            VOT2020 short-term (multistart) evaluation instead of DAVIS: DIR/list.txt names the\n"
     << "                       sequences, each DIR/<seq>/ holds color/%08d.jpg, groundtruth.txt and anchor.value.\n"
     << "                       Needs --model; prints A, R and EAO per sequence and pooled, ending with 'EAO: <v>'.\n"
@@ -366,6 +368,7 @@ Options parse_options(int argc, const char* const* argv) {
     else if (arg == "--vot") target = &o.vot;
     else if (arg == "--threads") target = &threads_text;
     else if (arg == "--device") target = &o.device;
+    else if (arg == "--frame-step") target = &o.frame_step;
     if (target == nullptr) {
       if (arg.rfind("-", 0) == 0) throw UsageError("unknown option '" + arg + "'");
       throw UsageError("unexpected argument '" + arg + "'");
@@ -392,6 +395,9 @@ Options parse_options(int argc, const char* const* argv) {
   if (o.dataset.empty()) throw UsageError("--dataset DIR is required");
   if (o.model.empty() && o.results.empty()) throw UsageError("--results DIR is required (or --model FILE for tracking mode)");
   if (o.init != "mask" && o.init != "box") throw UsageError("--init must be 'mask' or 'box', not '" + o.init + "'");
+  if (o.frame_step != "auto" && o.frame_step != "on" && o.frame_step != "off") {
+    throw UsageError("--frame-step must be 'auto', 'on' or 'off', not '" + o.frame_step + "'");
+  }
   return o;
 }
 

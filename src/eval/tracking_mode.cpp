@@ -40,10 +40,11 @@ cv::Mat read_frame(const fs::path& path) {
 // the annotation itself) and adds the tracking time (frames 1.., without image decoding) to `seconds`.
 std::vector<cv::Mat> track_sequence(const Sequence& sequence, const GroundTruth& gt,
                                     const std::shared_ptr<track::TrackingModel>& model,
-                                    const track::TrackerParams& params, bool box_init, double& seconds,
-                                    std::ostream& err) {
+                                    const track::TrackerParams& params, bool box_init,
+                                    track::FrameStepMode frame_step, double& seconds, std::ostream& err) {
   std::vector<cv::Mat> predictions(sequence.frames.size());
   track::MultiTracker tracker(model, params);
+  tracker.set_frame_step(frame_step);
   const cv::Mat first = read_frame(sequence.image_path(0));
   const cv::Mat& first_labels = gt.labels.at(0);
   for (int id = 1; id <= gt.n_objects; ++id) {
@@ -89,6 +90,9 @@ int run_davis(const Options& options, std::ostream& out, std::ostream& err) {
   const std::vector<std::string> names = dataset.select(options.sequences);
   const track::ModelHandle handle = load_model(options, err);
   const auto& model = handle.model;
+  const track::FrameStepMode frame_step = options.frame_step == "on"    ? track::FrameStepMode::On
+                                          : options.frame_step == "off" ? track::FrameStepMode::Off
+                                                                        : track::FrameStepMode::Auto;
   std::vector<SequenceResult> scored;
   double total_seconds = 0;
   size_t total_frames = 0;
@@ -102,7 +106,8 @@ int run_davis(const Options& options, std::ostream& out, std::ostream& err) {
     const std::string preset = !options.preset.empty() ? options.preset : track::davis_preset(handle, gt.n_objects);
     const track::TrackerParams params = track::load_params(preset);
     double seconds = 0;
-    const auto predictions = track_sequence(sequence, gt, model, params, options.init == "box", seconds, err);
+    const auto predictions =
+        track_sequence(sequence, gt, model, params, options.init == "box", frame_step, seconds, err);
     if (!options.results.empty()) save_predictions(fs::path(options.results) / sequence.name, sequence, gt, predictions);
     SequenceResult result = score_sequence(sequence, gt, predictions);
     const size_t frames = sequence.frames.size() - 1;

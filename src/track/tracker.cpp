@@ -489,6 +489,7 @@ Tracker& MultiTracker::add(int id) {
     if (t->id() == id) throw Error("target id " + std::to_string(id) + " is already tracked");
   }
   auto tracker = std::make_unique<Tracker>(model_, params_, id);
+  tracker->set_frame_step(frame_step_);
   auto pos = std::lower_bound(trackers_.begin(), trackers_.end(), id,
                               [](const std::unique_ptr<Tracker>& t, int v) { return t->id() < v; });
   return **trackers_.insert(pos, std::move(tracker));
@@ -541,6 +542,11 @@ std::vector<TargetResult> MultiTracker::last() const {
   out.reserve(trackers_.size());
   for (const auto& t : trackers_) out.push_back(t->last());
   return out;
+}
+
+void MultiTracker::set_frame_step(FrameStepMode mode) {
+  for (auto& t : trackers_) t->set_frame_step(mode);
+  frame_step_ = mode;
 }
 
 cv::Mat MultiTracker::label_map(const std::vector<TargetResult>& results, const cv::Size& frame_size) const {

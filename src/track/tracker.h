@@ -183,11 +183,14 @@ class MultiTracker {
   std::vector<TargetResult> last() const;
   // merge_results() with this tracker's seg_thr.
   cv::Mat label_map(const std::vector<TargetResult>& results, const cv::Size& frame_size) const;
+  // For every target, present and future (Tracker::set_frame_step).
+  void set_frame_step(FrameStepMode mode);
 
  private:
   Tracker& add(int id);
   std::shared_ptr<TrackingModel> model_;
   TrackerParams params_;
+  FrameStepMode frame_step_ = FrameStepMode::Auto;
   std::vector<std::unique_ptr<Tracker>> trackers_;
 };
 

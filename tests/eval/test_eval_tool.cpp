@@ -97,14 +97,14 @@ TEST(EvalTool, HelpDocumentsEveryOption) {
   const ToolRun r = run_eval("--help");
   EXPECT_EQ(r.status, 0);
   for (const char* option : {"--dataset", "--results", "--sequences", "--csv", "--out-dir", "--chart", "--model",
-                             "--init", "--preset", "--quiet", "--help"})
+                             "--init", "--preset", "--quiet", "--help", "--device", "--frame-step"})
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
 }
 
 TEST(EvalTool, UsageErrorsExitWith2) {
   REQUIRE_EVAL_BIN();
   for (const char* args : {"", "--dataset", "--dataset x", "--results y", "--dataset x --results y --bogus",
-                           "--dataset x --model m --init circle"}) {
+                           "--dataset x --model m --init circle", "--dataset x --model m --frame-step maybe"}) {
     const ToolRun r = run_eval(args);
     EXPECT_EQ(r.status, 2) << args << ": " << r.err;
     EXPECT_FALSE(r.err.empty()) << args;
@@ -185,6 +185,11 @@ TEST(EvalTool, TrackingModeTracksScoresAndSavesResults) {
     }
     EXPECT_TRUE(fs::exists(results + "/scores.csv"));
   }
+  // The frame step (kernel references around the network) scores the same as the OpenCV path.
+  const ToolRun off = run_eval("--dataset '" + root + "' --model random-lite --frame-step off");
+  const ToolRun on = run_eval("--dataset '" + root + "' --model random-lite --frame-step on");
+  ASSERT_EQ(on.status, 0) << on.err;
+  EXPECT_EQ(last_line(off.out), last_line(on.out));
   // The saved results score to the same number in score mode.
   const ToolRun tracked = run_eval("--dataset '" + root + "' --model random-mss --threads 2 --results '" + results + "'");
   const ToolRun scored = run_eval("--dataset '" + root + "' --results '" + results + "'");
