@@ -3,6 +3,7 @@
 // key_count logits, so any table size fits.
 #include <math.h>
 
+#include "detail/block_reduce.cuh"
 #include "detail/cuda_launch.h"
 #include "detail/kernel_math.h"
 #include "detail/validate.h"
@@ -25,6 +26,11 @@ __device__ SoftmaxPartial merge(SoftmaxPartial a, SoftmaxPartial b) {
   return {largest, a.weight_sum * fa + b.weight_sum * fb, a.value_sum * fa + b.value_sum * fb};
 }
 
+__device__ SoftmaxPartial shuffle_down(SoftmaxPartial mine, int offset) {
+  return {__shfl_down_sync(0xffffffffu, mine.largest, offset), __shfl_down_sync(0xffffffffu, mine.weight_sum, offset),
+          __shfl_down_sync(0xffffffffu, mine.value_sum, offset)};
+}
+
 __global__ void arn_kernel(const float* __restrict__ query, const float* __restrict__ key,
                            const float* __restrict__ values, oceanplus_arn_params p, float* __restrict__ out) {
   const int i = blockIdx.x;
@@ -45,22 +51,8 @@ __global__ void arn_kernel(const float* __restrict__ query, const float* __restr
     mine.weight_sum += w;
     mine.value_sum += w * __ldg(values + j);
   }
-  for (int offset = 16; offset > 0; offset >>= 1) {
-    SoftmaxPartial other;
-    other.largest = __shfl_down_sync(0xffffffffu, mine.largest, offset);
-    other.weight_sum = __shfl_down_sync(0xffffffffu, mine.weight_sum, offset);
-    other.value_sum = __shfl_down_sync(0xffffffffu, mine.value_sum, offset);
-    mine = merge(mine, other);
-  }
-  __shared__ SoftmaxPartial per_warp[kThreads / 32];
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) per_warp[warp] = mine;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    SoftmaxPartial total = per_warp[0];
-    for (int w = 1; w < kThreads / 32; ++w) total = merge(total, per_warp[w]);
-    out[i] = detail::clamp_unit(total.value_sum / total.weight_sum);
-  }
+  const SoftmaxPartial total = detail::block_reduce<kThreads>(mine, merge);
+  if (threadIdx.x == 0) out[i] = detail::clamp_unit(total.value_sum / total.weight_sum);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // The per-cell arithmetic is kernel_math.h's (cell_score), shared with oceanplus_score_peak_ref.
 #include <math.h>
 
+#include "detail/block_reduce.cuh"
 #include "detail/cuda_launch.h"
 #include "detail/kernel_math.h"
 #include "detail/validate.h"
@@ -27,6 +28,10 @@ __device__ Best better(Best a, Best b) {
   return a;
 }
 
+__device__ Best shuffle_down(Best mine, int offset) {
+  return {__shfl_down_sync(0xffffffffu, mine.pscore, offset), __shfl_down_sync(0xffffffffu, mine.index, offset)};
+}
+
 __global__ void score_peak_kernel(const float* __restrict__ logits, const float* __restrict__ ltrb,
                                   const float* __restrict__ window, oceanplus_peak_params p,
                                   oceanplus_peak* __restrict__ peak) {
@@ -37,19 +42,8 @@ __global__ void score_peak_kernel(const float* __restrict__ logits, const float*
     const CellScore cell = cell_score(logits, ltrb, window, p, i / size, i % size);
     if (cell.pscore > mine.pscore) mine = {cell.pscore, i};  // NaN never wins
   }
-  for (int offset = 16; offset > 0; offset >>= 1) {
-    Best other;
-    other.pscore = __shfl_down_sync(0xffffffffu, mine.pscore, offset);
-    other.index = __shfl_down_sync(0xffffffffu, mine.index, offset);
-    mine = better(mine, other);
-  }
-  __shared__ Best per_warp[kThreads / 32];
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) per_warp[warp] = mine;
-  __syncthreads();
+  const Best total = block_reduce<kThreads>(mine, better);
   if (threadIdx.x != 0) return;
-  Best total = per_warp[0];
-  for (int w = 1; w < static_cast<int>(blockDim.x / 32); ++w) total = better(total, per_warp[w]);
   oceanplus_peak result{};
   if (total.index < 0 || !isfinite(total.pscore)) {
     result.status = OCEANPLUS_NO_FINITE_SCORE;
