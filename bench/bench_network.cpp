@@ -2,7 +2,9 @@
 // and the per-frame pass, for MSS and MMS at search sizes 255 and 287. Median of many runs after warm-up.
 //
 //   oceanplus-bench-network [--threads N] [--runs N] [--warmup N] [--decoders mss,mms] [--sizes 255,287]
-//                           [--weights FILE] [--compare-reference]
+//                           [--weights FILE] [--compare-reference] [--device cpu|cuda|cuda:N]
+//
+// On a GPU each timed pass ends by waiting for its outputs, and the per-stage times wait for each stage's output.
 //
 // Without --weights the network gets random weights of the right shapes (speed does not depend on the values).
 // --compare-reference also times the reference implementation's op sequence (LoadOptions::reference(): at::conv2d,
@@ -24,6 +26,7 @@
 #include "common/error.h"
 #include "common/openmp_env.h"
 #include "nn/oceanplus_net.h"
+#include "track/model_factory.h"
 
 namespace {
 
@@ -38,6 +41,7 @@ struct Options {
   std::vector<int> sizes = {255, 287};
   std::string weights;
   bool compare_reference = false;
+  std::string device = "cpu";
 };
 
 struct Stats {
@@ -78,6 +82,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--warmup") o.warmup = std::stoi(value(i));
     else if (a == "--weights") o.weights = value(i);
     else if (a == "--compare-reference") o.compare_reference = true;
+    else if (a == "--device") o.device = value(i);
     else if (a == "--decoders" || a == "--sizes") {
       std::stringstream list(value(i));
       std::string item;
@@ -107,9 +112,14 @@ struct Row {
 // Times `nets` (same decoder, different load options) on one search size, alternating between them run by run so
 // that the machine's drift hits all of them alike.
 std::vector<Row> time_interleaved(const std::vector<std::shared_ptr<OceanPlusNet>>& nets, int size, const Options& o) {
-  const at::Tensor z = at::rand({1, 3, 127, 127}) * 255;
-  const at::Tensor mask = (at::rand({1, 127, 127}) > 0.5).to(at::kFloat);
-  const at::Tensor x = at::rand({1, 3, size, size}) * 255;
+  const at::Device device(o.device);
+  const at::Tensor z = (at::rand({1, 3, 127, 127}) * 255).to(device);
+  const at::Tensor mask = (at::rand({1, 127, 127}) > 0.5).to(at::kFloat).to(device);
+  const at::Tensor x = (at::rand({1, 3, size, size}) * 255).to(device);
+  // On a GPU the clock is read once the outputs exist, not when the work is queued.
+  auto wait_for = [](const at::Tensor& t) {
+    if (!t.is_cpu()) t.flatten()[0].item<float>();
+  };
   std::vector<oceanplus::nn::TemplateState> states(nets.size());
   std::vector<std::vector<double>> template_ms(nets.size()), frame_ms(nets.size());
   std::vector<std::vector<std::array<double, 4>>> stages(nets.size());
@@ -117,10 +127,12 @@ std::vector<Row> time_interleaved(const std::vector<std::shared_ptr<OceanPlusNet
     for (size_t k = 0; k < nets.size(); ++k) {
       auto start = std::chrono::steady_clock::now();
       states[k] = nets[k]->make_template(z, mask);
+      wait_for(states[k].zf);
       const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
       oceanplus::nn::SearchTrace trace;
       start = std::chrono::steady_clock::now();
-      nets[k]->track(states[k], x, &trace);
+      const oceanplus::nn::SearchOutput output = nets[k]->track(states[k], x, &trace);
+      wait_for(output.mask_logits);
       const double f = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
       if (run < o.warmup) continue;
       template_ms[k].push_back(t);
@@ -149,10 +161,17 @@ std::vector<Row> time_interleaved(const std::vector<std::shared_ptr<OceanPlusNet
 
 int main(int argc, char** argv) {
   oceanplus::prefer_passive_openmp_wait(argv);
-  const Options o = parse(argc, argv);
+  Options o = parse(argc, argv);
+  try {
+    o.device = oceanplus::track::resolve_device(o.device);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "oceanplus-bench-network: %s\n", e.what());
+    return 1;
+  }
   at::set_num_threads(o.threads);
   at::NoGradGuard no_grad;
-  std::printf("threads %d, runs %d (+%d warm-up) per row, %s%s\n", at::get_num_threads(), o.runs, o.warmup,
+  std::printf("device %s, threads %d, runs %d (+%d warm-up) per row, %s%s\n", o.device.c_str(), at::get_num_threads(),
+              o.runs, o.warmup,
               o.weights.empty() ? "random weights" : o.weights.c_str(),
               o.compare_reference ? ", reference op sequence interleaved run by run" : "");
   std::printf("%-4s %-9s %5s %12s %15s %15s %10s   %s\n", "dec", "path", "size", "template ms", "frame ms (med)",
@@ -162,13 +181,17 @@ int main(int argc, char** argv) {
       const oceanplus::io::StateDict weights =
           o.weights.empty() ? OceanPlusNet::synthetic_weights(decoder) : oceanplus::io::load_state_dict(o.weights);
       const double rss_before = current_rss_mib();
-      std::vector<std::shared_ptr<OceanPlusNet>> nets = {OceanPlusNet::load(weights)};
+      oceanplus::nn::LoadOptions options;
+      options.device = at::Device(o.device);
+      std::vector<std::shared_ptr<OceanPlusNet>> nets = {OceanPlusNet::load(weights, options)};
       std::printf("%-4s memory: weights file %.0f MiB; the network adds %.0f MiB at load\n",
                   oceanplus::nn::mask_decoder_name(decoder), rss_before, current_rss_mib() - rss_before);
       std::vector<const char*> names = {"fast"};
       if (nets[0]->decoder() != decoder) continue;  // a --weights file decides its own decoder
       if (o.compare_reference) {
-        nets.push_back(OceanPlusNet::load(weights, oceanplus::nn::LoadOptions::reference()));
+        oceanplus::nn::LoadOptions reference = oceanplus::nn::LoadOptions::reference();
+        reference.device = options.device;
+        nets.push_back(OceanPlusNet::load(weights, reference));
         names.push_back("reference");
       }
       for (int size : o.sizes) {
@@ -191,7 +214,7 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       }
     }
-  } catch (const oceanplus::Error& e) {
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "oceanplus-bench-network: %s\n", e.what());
     return 1;
   }

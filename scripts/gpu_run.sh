@@ -71,7 +71,8 @@ meson setup build-gpu -Dtorch_prefix="$torch_prefix" -Dgst=disabled -Dcuda=enabl
 grep -E "LibTorch prefix|CUDA kernels|CUDA arch" /tmp/meson-setup.log
 
 phase "build the GPU targets"
-targets=(tests/kernels/test_kernels_gpu tests/test_device bench/oceanplus-bench-kernels bench/oceanplus-bench-tracker)
+targets=(tests/kernels/test_kernels_gpu tests/test_device bench/oceanplus-bench-kernels bench/oceanplus-bench-tracker
+         bench/oceanplus-bench-network)
 ninja -C build-gpu -j"$(nproc)" "${targets[@]}" >/tmp/ninja.log 2>&1 || { grep -E "error|FAILED" -A5 /tmp/ninja.log | head -60; exit 1; }
 
 export OCEANPLUS_SOURCE_DIR=$PWD
@@ -81,6 +82,10 @@ phase "GPU tests"
 
 phase "kernel benchmarks"
 ./build-gpu/bench/oceanplus-bench-kernels 2>&1 | tail -20
+
+phase "network benchmarks (OceanPlus MSS/MMS at 255/287: template, frame and per-stage medians)"
+./build-gpu/bench/oceanplus-bench-network --device cuda --runs 100 --warmup 10 2>&1 | tail -12
+./build-gpu/bench/oceanplus-bench-network --device cpu --threads "$(nproc)" --runs 10 --warmup 2 2>&1 | tail -12
 
 phase "tracker benchmarks (vtest 768x576; box 638,238,48,84 gives search 255, box 700,300,20,30 gives 287)"
 bench=./build-gpu/bench/oceanplus-bench-tracker

@@ -455,16 +455,18 @@ SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x
   const Impl& n = *impl_;
   SearchOutput out;
   auto clock = std::chrono::steady_clock::now();
-  auto lap = [&](double SearchTrace::*field) {
+  auto lap = [&](double SearchTrace::*field, const at::Tensor& produced) {
     if (!trace) return;
+    // On a GPU the stage is only queued: wait for its last output before reading the clock (only when timing).
+    if (!produced.is_cpu()) produced.flatten()[0].item<float>();
     const auto now = std::chrono::steady_clock::now();
     trace->*field = std::chrono::duration<double, std::milli>(now - clock).count();
     clock = now;
   };
   const BackboneOut f = n.backbone(x);
-  lap(&SearchTrace::backbone_ms);
+  lap(&SearchTrace::backbone_ms, f.c4);
   out.neck_xf = n.neck(f.c4);
-  lap(&SearchTrace::neck_ms);
+  lap(&SearchTrace::neck_ms, out.neck_xf);
 
   // Box head: only the cls branch sees the updated template.
   std::array<at::Tensor, 3> cls_kernels = state.cls_kernels, reg_kernels = state.reg_kernels;
@@ -480,7 +482,7 @@ SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x
   out.bbox_ltrb = n.bbox_pred(x_reg).mul_(n.adjust).add_(n.bbox_bias).exp_();
   at::Tensor cls_features = n.cls_tower(out.cls_dw);
   out.cls_logits = n.cls_pred(cls_features).mul_(0.1);
-  lap(&SearchTrace::head_ms);
+  lap(&SearchTrace::head_ms, out.cls_logits);
 
   // Mask branch: ARN adds the retrieved 1-channel map to every channel of the neck feature.
   const int64_t input_size = x.size(2);
@@ -496,7 +498,7 @@ SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x
     out.mask_logits = mask1 * 0.33 + mask2 * 0.33 + mask3 * 0.33;  // the reference's weights (sum 0.99)
     if (trace) trace->stage_logits = {mask1, mask2, mask3};
   }
-  lap(&SearchTrace::mask_ms);
+  lap(&SearchTrace::mask_ms, out.mask_logits);
   if (trace) {
     trace->c1 = f.c1;
     trace->c2 = to_dense(f.c2);

@@ -53,7 +53,8 @@ struct SearchTrace {
   at::Tensor arn_map_preclamp;                     // 1×1×W×W
   at::Tensor arn_attention;                        // 1×HW×225
   std::vector<at::Tensor> stage_logits;            // MMS: mask1, mask2, mask3 (MSS: mask1)
-  // Wall time per stage in milliseconds (CPU: the work is synchronous, so these add up to the pass).
+  // Wall time per stage in milliseconds (CPU: the work is synchronous, so these add up to the pass; GPU: each stage
+  // waits for its last output when a trace is asked for).
   double backbone_ms = 0, neck_ms = 0, head_ms = 0, mask_ms = 0;
 };
 
