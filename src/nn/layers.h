@@ -36,6 +36,21 @@ struct LoadOptions {
   }
 };
 
+// Builds a network from `state` on options.device: `build(reader, options)` reads the weights as they are on the CPU,
+// or from a copy moved to the device (tensors already there are not copied again), with the CPU-only oneDNN path off.
+template <typename Build>
+auto build_on_device(const io::StateDict& state, const LoadOptions& options, Build&& build) {
+  if (options.device.is_cpu()) {
+    io::WeightReader reader(state);
+    return build(reader, options);
+  }
+  const io::StateDict on_device = io::moved_to(state, options.device);
+  LoadOptions device_options = options;
+  device_options.use_onednn = false;
+  io::WeightReader reader(on_device);
+  return build(reader, device_options);
+}
+
 struct ConvGeometry {
   int64_t stride = 1;
   std::array<int64_t, 2> padding{0, 0};

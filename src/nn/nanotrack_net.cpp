@@ -199,15 +199,7 @@ std::shared_ptr<NanoTrackNet> NanoTrackNet::load_file(const std::string& path, c
 }
 
 std::shared_ptr<NanoTrackNet> NanoTrackNet::load(const io::StateDict& state, const LoadOptions& options) {
-  if (!options.device.is_cpu()) {
-    const io::StateDict on_device = io::moved_to(state, options.device);
-    LoadOptions device_options = options;
-    device_options.use_onednn = false;
-    io::WeightReader reader(on_device);
-    return build(reader, device_options);
-  }
-  io::WeightReader reader(state);
-  return build(reader, options);
+  return build_on_device(state, options, [](io::WeightReader& reader, const LoadOptions& o) { return build(reader, o); });
 }
 
 std::shared_ptr<NanoTrackNet> NanoTrackNet::build(io::WeightReader& w, const LoadOptions& options) {

@@ -383,16 +383,7 @@ OceanPlusNet::~OceanPlusNet() = default;
 std::shared_ptr<OceanPlusNet> OceanPlusNet::load(const io::StateDict& weights, const LoadOptions& options) {
   at::NoGradGuard no_grad;
   auto impl = std::make_unique<Impl>();
-  if (!options.device.is_cpu()) {
-    const io::StateDict on_device = io::moved_to(weights, options.device);
-    LoadOptions device_options = options;
-    device_options.use_onednn = false;
-    io::WeightReader reader(on_device);
-    impl->load(reader, device_options);
-  } else {
-    io::WeightReader reader(weights);
-    impl->load(reader, options);
-  }
+  build_on_device(weights, options, [&](io::WeightReader& reader, const LoadOptions& o) { impl->load(reader, o); });
   auto net = std::shared_ptr<OceanPlusNet>(new OceanPlusNet(std::move(impl)));
   net->device_ = options.device;
   return net;

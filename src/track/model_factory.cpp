@@ -56,9 +56,7 @@ ModelHandle load_tracking_model(const std::string& spec_in, const std::string& d
     }
   }
   if (spec == "random-mss" || spec == "random-mms") {
-    h.model = std::make_shared<OceanPlusModel>(nn::OceanPlusNet::load(
-        nn::OceanPlusNet::synthetic_weights(spec == "random-mms" ? nn::MaskDecoder::MMS : nn::MaskDecoder::MSS, 1),
-        options));
+    h.model = OceanPlusModel::synthetic(spec == "random-mms" ? nn::MaskDecoder::MMS : nn::MaskDecoder::MSS, 1, options);
     h.random_weights = true;
     h.default_preset = "vot2020";
     return h;

@@ -18,10 +18,11 @@ NanoTrackModel::NanoTrackModel(std::shared_ptr<nn::NanoTrackNet> net, std::share
 }
 
 std::shared_ptr<NanoTrackModel> NanoTrackModel::from_state(const io::StateDict& state, const nn::LoadOptions& options) {
-  auto net = nn::NanoTrackNet::load(state, options);
-  // The head takes its tensors as they are: on the network's device.
+  // The weights go to the device once; the network and the head both read that copy.
   const io::StateDict on_device = options.device.is_cpu() ? io::StateDict() : io::moved_to(state, options.device);
-  io::WeightReader reader(options.device.is_cpu() ? state : on_device);
+  const io::StateDict& weights = options.device.is_cpu() ? state : on_device;
+  auto net = nn::NanoTrackNet::load(weights, options);
+  io::WeightReader reader(weights);
   auto head = std::make_shared<nn::LiteMaskHead>(net->feature_channels(),
                                                  net->version() == nn::NanoTrackVersion::V2 ? 64 : 96);
   if (!head->load(reader)) {

@@ -45,15 +45,10 @@ std::shared_ptr<OceanPlusModel> OceanPlusModel::load(const std::string& path, co
   return std::make_shared<OceanPlusModel>(nn::OceanPlusNet::load_file(path, options));
 }
 
-std::shared_ptr<OceanPlusModel> OceanPlusModel::synthetic(nn::MaskDecoder decoder, uint64_t seed) {
-  return std::make_shared<OceanPlusModel>(nn::OceanPlusNet::load(nn::OceanPlusNet::synthetic_weights(decoder, seed)));
-}
-
-std::shared_ptr<OceanPlusModel> OceanPlusModel::from_spec(const std::string& spec, bool* random) {
-  const bool is_random = spec == "random-mss" || spec == "random-mms";
-  if (random) *random = is_random;
-  if (is_random) return synthetic(spec == "random-mms" ? nn::MaskDecoder::MMS : nn::MaskDecoder::MSS);
-  return load(spec);
+std::shared_ptr<OceanPlusModel> OceanPlusModel::synthetic(nn::MaskDecoder decoder, uint64_t seed,
+                                                          const nn::LoadOptions& options) {
+  return std::make_shared<OceanPlusModel>(
+      nn::OceanPlusNet::load(nn::OceanPlusNet::synthetic_weights(decoder, seed), options));
 }
 
 std::string OceanPlusModel::name() const {

@@ -27,9 +27,8 @@ class OceanPlusModel : public TrackingModel {
   // Loads a weights file (official .pth or a plain-dict .pt); errors name the file and the key.
   static std::shared_ptr<OceanPlusModel> load(const std::string& path, const nn::LoadOptions& options = {});
   // Random weights (demos and benchmarks without a model file).
-  static std::shared_ptr<OceanPlusModel> synthetic(nn::MaskDecoder decoder, uint64_t seed = 1);
-  // What the tools accept for --model: a weights file, or "random-mss" / "random-mms" (random weights; *random is set).
-  static std::shared_ptr<OceanPlusModel> from_spec(const std::string& spec, bool* random = nullptr);
+  static std::shared_ptr<OceanPlusModel> synthetic(nn::MaskDecoder decoder, uint64_t seed = 1,
+                                                   const nn::LoadOptions& options = {});
 
   std::string name() const override;
   const ModelGeometry& geometry() const override { return geometry_; }
