@@ -233,7 +233,8 @@ void Tracker::fit_first_frame(const cv::Mat& frame, const cv::Mat& mask01, const
   model_->fit_first_frame(*features_, x_crop, x_mask / 255);
 }
 
-TargetResult Tracker::make_result(const cv::Mat& prob, const cv::Size& frame_size, double score) {
+TargetResult Tracker::make_result(const cv::Mat& prob, const cv::Size& frame_size, double score,
+                                  const cv::Mat& mask01) {
   TargetResult r;
   r.id = id_;
   r.centre = pos_;
@@ -241,22 +242,27 @@ TargetResult Tracker::make_result(const cv::Mat& prob, const cv::Size& frame_siz
   r.box = cv::Rect2d(pos_.x - size_.width / 2, pos_.y - size_.height / 2, size_.width, size_.height);
   r.score = score;
   r.status = score < params_.uncertain_score ? TargetStatus::Uncertain : TargetStatus::Tracking;
-  if (prob.empty()) {
+  if (prob.empty() && mask01.empty()) {
     // A box-only model (no mask head): the filled box is the best mask there is.
     r.mask = box_mask(r.box, frame_size.height, frame_size.width);
     r.mask_is_box = true;
     return r;
   }
-  r.prob = prob;
-  cv::compare(prob, params_.seg_thr, r.mask, cv::CMP_GT);
-  r.mask = r.mask / 255;
-  double polygon_threshold = params_.seg_thr;
-  if (cyclic_mode_) {
-    double max_prob = 0;
-    cv::minMaxLoc(prob, nullptr, &max_prob);
-    polygon_threshold = params_.cyclic_polygon_ratio * max_prob;
+  if (prob.empty()) {
+    r.mask = mask01;
+    r.has_polygon = mask_polygon(mask01, 0.5, r.polygon);
+  } else {
+    r.prob = prob;
+    cv::compare(prob, params_.seg_thr, r.mask, cv::CMP_GT);
+    r.mask = r.mask / 255;
+    double polygon_threshold = params_.seg_thr;
+    if (cyclic_mode_) {
+      double max_prob = 0;
+      cv::minMaxLoc(prob, nullptr, &max_prob);
+      polygon_threshold = params_.cyclic_polygon_ratio * max_prob;
+    }
+    r.has_polygon = mask_polygon(prob, polygon_threshold, r.polygon);
   }
-  r.has_polygon = mask_polygon(prob, polygon_threshold, r.polygon);
   if (params_.box_fallback_min_pixels > 0 && cv::countNonZero(r.mask) < params_.box_fallback_min_pixels) {
     r.mask = box_mask(r.box, frame_size.height, frame_size.width);
     r.mask_is_box = true;
@@ -272,26 +278,18 @@ void Tracker::set_frame_step(FrameStepMode mode) {
 }
 
 bool Tracker::uses_frame_step() const {
-  if (frame_step_mode_ == FrameStepMode::Off || !model_->has_frame_step()) return false;
+  if (in_cyclic_init_ || frame_step_mode_ == FrameStepMode::Off || !model_->has_frame_step()) return false;
   return frame_step_mode_ == FrameStepMode::On || model_->prefers_frame_step();
 }
 
 TargetResult Tracker::make_result_from_roi(const FrameStepOutput& step, const cv::Size& frame_size) {
-  TargetResult r = make_result(cv::Mat(), frame_size, step.peak.score);
-  if (!model_->geometry().has_mask) return r;
-  r.mask = cv::Mat::zeros(frame_size, CV_8U);
-  r.mask_is_box = false;
+  if (!model_->geometry().has_mask) return make_result(cv::Mat(), frame_size, step.peak.score);
+  cv::Mat mask01 = cv::Mat::zeros(frame_size, CV_8U);
   if (!step.roi_mask.empty()) {
-    const cv::Rect roi(step.roi.x, step.roi.y, step.roi.width, step.roi.height);
-    cv::Mat part = r.mask(roi);
+    cv::Mat part = mask01(cv::Rect(step.roi.x, step.roi.y, step.roi.width, step.roi.height));
     cv::min(step.roi_mask, 1, part);
   }
-  r.has_polygon = mask_polygon(r.mask, 0.5, r.polygon);
-  if (params_.box_fallback_min_pixels > 0 && cv::countNonZero(r.mask) < params_.box_fallback_min_pixels) {
-    r.mask = box_mask(r.box, frame_size.height, frame_size.width);
-    r.mask_is_box = true;
-  }
-  return r;
+  return make_result(cv::Mat(), frame_size, step.peak.score, mask01);
 }
 
 void Tracker::begin_step(StepTrace& t) const {
@@ -395,7 +393,7 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   StepTrace& t = trace ? *trace : local;
   begin_step(t);
   auto clock = std::chrono::steady_clock::now();
-  if (uses_frame_step() && !in_cyclic_init_) {
+  if (uses_frame_step()) {
     const FrameStepInput step = frame_step_input(frame, t);
     FrameStepOutput out;
     model_->frame_step(*features_, step, out);
@@ -450,7 +448,7 @@ std::vector<TargetResult> Tracker::track_all(const std::vector<Tracker*>& tracke
   for (size_t i = 0; i < trackers.size(); ++i) {
     Tracker& tr = *trackers[i];
     if (!tr.features_) throw Error("track() before initialisation");
-    if (tr.uses_frame_step() && !tr.in_cyclic_init_) {
+    if (tr.uses_frame_step()) {
       groups[{tr.model_.get(), tr.instance_size_}].push_back(i);
     } else {
       results[i] = tr.track(frame, &t[i]);

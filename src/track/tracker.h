@@ -111,8 +111,8 @@ class Tracker {
   static std::vector<TargetResult> track_all(const std::vector<Tracker*>& trackers, const cv::Mat& frame,
                                              std::vector<StepTrace>* traces = nullptr);
 
-  // On: throws oceanplus::Error when the model has no frame step. The first frame's cyclic passes always run the
-  // classic way (they need the probability map).
+  // On: throws oceanplus::Error when the model has no frame step. uses_frame_step() is false during the first
+  // frame's cyclic passes, which always run the classic way (they need the probability map).
   void set_frame_step(FrameStepMode mode);
   bool uses_frame_step() const;
 
@@ -135,7 +135,9 @@ class Tracker {
  private:
   InitReport init_common(const cv::Mat& frame, const cv::Point2d& centre, const cv::Size2d& size,
                          const cv::Mat& mask01);
-  TargetResult make_result(const cv::Mat& prob, const cv::Size& frame_size, double score);
+  // prob: the frame-size foreground probability (mask = prob > seg_thr); when it is empty, mask01: a mask already
+  // thresholded (0/1, the frame step's); both empty: a model without a mask head (the filled box).
+  TargetResult make_result(const cv::Mat& prob, const cv::Size& frame_size, double score, const cv::Mat& mask01 = {});
   // The step in parts, so that several trackers can share one network pass (track_all): the search window, the
   // frame step's input, the state update from the chosen peak, and the frame step's end.
   void begin_step(StepTrace& t) const;
