@@ -17,6 +17,7 @@
 #include "track/frame_step.h"
 #include "track/model_factory.h"
 #include "track/nanotrack_model.h"
+#include "track/oceanplus_model.h"
 #include "track/tracker.h"
 
 using namespace oceanplus;
@@ -238,7 +239,7 @@ INSTANTIATE_TEST_SUITE_P(Models, FrameStepOnCpu, ::testing::Values("default", "r
 // Several targets in one batched frame step (Tracker::track_all) against each target stepping alone: the same
 // tracks. A tracker on the classic path in the same call steps on its own.
 TEST(FrameStepBatch, SeveralTargetsInOnePassFollowTheSameTracks) {
-  for (const std::string spec : {"default", "random-lite", "random-mss"}) {
+  for (const std::string spec : {"default", "random-lite", "random-mss", "random-mms"}) {
     if (spec == "default" && track::default_model_file().empty()) continue;
     const track::ModelHandle h = track::load_tracking_model(spec, "cpu");
     const std::vector<cv::Mat> frames = sample_frames();
@@ -253,7 +254,8 @@ TEST(FrameStepBatch, SeveralTargetsInOnePassFollowTheSameTracks) {
     }
     std::vector<track::Tracker*> batch;
     for (auto& t : together) batch.push_back(t.get());
-    const int steps = spec == "random-mss" ? 2 : 6;
+    const bool oceanplus = spec == "random-mss" || spec == "random-mms";
+    const int steps = oceanplus ? 2 : 6;
     for (int i = 1; i <= steps; ++i) {
       std::vector<track::StepTrace> traces;
       const std::vector<track::TargetResult> a = track::Tracker::track_all(batch, frames[i], &traces);
@@ -289,4 +291,35 @@ TEST(FrameStepBatch, BatchedHeadEqualsOneTemplateAtATime) {
     EXPECT_LT((batched.cls_corr[i] - one.cls_corr[0]).abs().max().item<double>(), 1e-4);
   }
   EXPECT_THROW(model.net().head(zf.slice(0, 0, 2), xf), Error);
+}
+
+TEST(FrameStepBatch, OceanPlusBatchEqualsOneTargetAtATime) {
+  // OceanPlusNet::track_batch (per-target correlation kernels and ARN look-up tables, everything else batched)
+  // against track() per target, for both decoders, one target having had a template update.
+  for (const std::string spec : {"random-mss", "random-mms"}) {
+    const track::ModelHandle h = track::load_tracking_model(spec, "cpu");
+    const nn::OceanPlusNet& net = dynamic_cast<const track::OceanPlusModel&>(*h.model).net();
+    at::manual_seed(5);
+    std::vector<nn::TemplateState> states;
+    for (int i = 0; i < 3; ++i) {
+      const at::Tensor z = at::rand({1, 3, 127, 127}) * 255;
+      const at::Tensor mask = (at::rand({1, 127, 127}) > 0.5).to(at::kFloat);
+      states.push_back(net.make_template(z, mask));
+    }
+    const at::Tensor x = at::rand({3, 3, 255, 255}) * 255;
+    net.update_template(states[1], net.track(states[1], x.narrow(0, 1, 1)).neck_xf, 3.0, -2.0, 60, 80, 0.9);
+    const nn::SearchOutput batched = net.track_batch({&states[0], &states[1], &states[2]}, x);
+    ASSERT_EQ(batched.cls_logits.size(0), 3);
+    for (int64_t i = 0; i < 3; ++i) {
+      const nn::SearchOutput one = net.track(states[i], x.narrow(0, i, 1));
+      auto diff = [&](const at::Tensor& a, const at::Tensor& b) {
+        return (a[i] - b[0]).abs().max().item<double>() / std::max(1.0, b.abs().max().item<double>());
+      };
+      EXPECT_LT(diff(batched.cls_logits, one.cls_logits), 1e-4) << spec << " target " << i;
+      EXPECT_LT(diff(batched.bbox_ltrb, one.bbox_ltrb), 1e-4) << spec << " target " << i;
+      EXPECT_LT(diff(batched.mask_logits, one.mask_logits), 1e-4) << spec << " target " << i;
+      EXPECT_LT(diff(batched.neck_xf, one.neck_xf), 1e-4) << spec << " target " << i;
+    }
+    EXPECT_THROW(net.track_batch({&states[0], &states[1]}, x), Error) << "two states for three crops";
+  }
 }

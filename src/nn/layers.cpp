@@ -1,5 +1,7 @@
 #include "nn/layers.h"
 
+#include "common/error.h"
+
 #include <ATen/ATen.h>
 
 #include <map>
@@ -286,7 +288,10 @@ struct Conv::OneDnn {
 bool onednn_available() { return true; }
 
 at::Tensor to_blocked(const at::Tensor& x) {
-  if (is_blocked(x) || x.size(1) % kBlock != 0 || !x.is_cpu() || x.scalar_type() != at::kFloat) return x;
+  // Only oneDNN reads the blocked layout, and only for a batch of one (Conv::runs_on_onednn).
+  if (is_blocked(x) || x.size(0) != 1 || x.size(1) % kBlock != 0 || !x.is_cpu() || x.scalar_type() != at::kFloat) {
+    return x;
+  }
   return reorder_to(x, true);
 }
 
@@ -378,10 +383,18 @@ at::Tensor resize_bilinear_aligned(const at::Tensor& x, int64_t height, int64_t 
 }
 
 at::Tensor xcorr_depthwise(const at::Tensor& search, const at::Tensor& kernel) {
-  const int64_t channels = kernel.size(1);
-  at::Tensor k = kernel.reshape({channels, 1, kernel.size(2), kernel.size(3)});
+  const int64_t batch = kernel.size(0), channels = kernel.size(1);
+  at::Tensor k = kernel.reshape({batch * channels, 1, kernel.size(2), kernel.size(3)});
   const std::array<int64_t, 2> unit{1, 1}, zero{0, 0};
-  return at::conv2d(search, k, {}, unit, zero, unit, channels);
+  if (batch == 1) return at::conv2d(search, k, {}, unit, zero, unit, channels);
+  if (search.size(0) != batch) {
+    throw Error("xcorr_depthwise: " + std::to_string(search.size(0)) + " search features for " +
+                std::to_string(batch) + " kernels");
+  }
+  // Item i correlated with its own kernel: one grouped convolution over the N·C channels.
+  const at::Tensor s = to_dense(search).reshape({1, batch * channels, search.size(2), search.size(3)});
+  const at::Tensor out = at::conv2d(s, k, {}, unit, zero, unit, batch * channels);
+  return out.view({batch, channels, out.size(2), out.size(3)});
 }
 
 }  // namespace oceanplus::nn

@@ -207,12 +207,12 @@ std::string sizes_of(const at::Tensor& t) {
 }
 
 // Inputs are checked here, so that a wrong crop is a clear error instead of a failure deep inside a convolution.
-void check_image(const at::Tensor& x, const char* what, int64_t min_side, int64_t exact_side) {
-  const bool ok = x.defined() && x.dim() == 4 && x.size(0) == 1 && x.size(1) == 3 && x.size(2) == x.size(3) &&
+void check_image(const at::Tensor& x, const char* what, int64_t min_side, int64_t exact_side, int64_t batch = 1) {
+  const bool ok = x.defined() && x.dim() == 4 && x.size(0) == batch && x.size(1) == 3 && x.size(2) == x.size(3) &&
                   x.size(2) >= min_side && (exact_side == 0 || x.size(2) == exact_side) &&
                   at::isFloatingType(x.scalar_type());
   if (!ok) {
-    throw Error(std::string(what) + " must be a float 1×3×S×S tensor (BGR 0..255) with S " +
+    throw Error(std::string(what) + " must be a float " + std::to_string(batch) + "×3×S×S tensor (BGR 0..255) with S " +
                 (exact_side ? "= " + std::to_string(exact_side) : ">= " + std::to_string(min_side)) + "; got " +
                 sizes_of(x));
   }
@@ -241,6 +241,9 @@ struct OceanPlusNet::Impl {
   void load(io::WeightReader& w, const LoadOptions& options);
   at::Tensor run_neck(const at::Tensor& c4) const { return neck(c4); }
   at::Tensor arn(const TemplateState& state, const at::Tensor& b4, SearchTrace* trace) const;
+  // The ARN of N targets at once (b4: N×256×H×W, states[i] for item i), through batched matrix products.
+  at::Tensor arn_batch(const std::vector<const TemplateState*>& states, const at::Tensor& b4) const;
+  SearchOutput track(const std::vector<const TemplateState*>& states, const at::Tensor& x, SearchTrace* trace) const;
   at::Tensor stage1_logits(const BackboneOut& f, const at::Tensor& b4_plus_arn, const at::Tensor& corr,
                            int64_t input_size, StageFeatures* keep) const;
   at::Tensor refine_logits(const RefineStage& stage, const at::Tensor& previous_logits, StageFeatures& feats,
@@ -334,6 +337,19 @@ at::Tensor OceanPlusNet::Impl::arn(const TemplateState& state, const at::Tensor&
     trace->arn_attention = att.flatten(2).transpose(1, 2);  // 1×HW×225, the reference's layout
     trace->arn_map_preclamp = map;
   }
+  return map.clamp(0.0, 1.0);
+}
+
+at::Tensor OceanPlusNet::Impl::arn_batch(const std::vector<const TemplateState*>& states,
+                                         const at::Tensor& b4) const {
+  std::vector<at::Tensor> keys, values;
+  for (const TemplateState* s : states) {
+    keys.push_back(s->arn_keys);      // 1×64×225
+    values.push_back(s->arn_values);  // 1×225×1
+  }
+  const at::Tensor q = s_embed(b4).flatten(2).transpose(1, 2);                     // N×HW×64
+  at::Tensor att = at::softmax(at::bmm(q, at::cat(keys)).div_(8.0), -1);            // N×HW×225
+  at::Tensor map = at::bmm(att, at::cat(values)).view({b4.size(0), 1, b4.size(2), b4.size(3)});
   return map.clamp(0.0, 1.0);
 }
 
@@ -443,7 +459,23 @@ SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x
   at::NoGradGuard no_grad;
   // The backbone needs at least the template's size; the ARN needs a square crop.
   check_image(x, "track: the search crop", 127, 0);
-  const Impl& n = *impl_;
+  return impl_->track({&state}, x, trace);
+}
+
+SearchOutput OceanPlusNet::track_batch(const std::vector<const TemplateState*>& states, const at::Tensor& x) const {
+  at::NoGradGuard no_grad;
+  check_image(x, "track_batch: the search crops", 127, 0, static_cast<int64_t>(states.size()));
+  for (const TemplateState* s : states) {
+    if (!s) throw Error("track_batch: a null template state");
+  }
+  return impl_->track(states, x, nullptr);
+}
+
+SearchOutput OceanPlusNet::Impl::track(const std::vector<const TemplateState*>& states, const at::Tensor& x,
+                                       SearchTrace* trace) const {
+  const Impl& n = *this;
+  const bool batched = states.size() > 1;
+  const TemplateState& state = *states.front();
   SearchOutput out;
   auto clock = std::chrono::steady_clock::now();
   auto lap = [&](double SearchTrace::*field, const at::Tensor& produced) {
@@ -461,9 +493,20 @@ SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x
 
   // Box head: only the cls branch sees the updated template.
   std::array<at::Tensor, 3> cls_kernels = state.cls_kernels, reg_kernels = state.reg_kernels;
-  if (n.options.reference_ops) {  // TracKit encodes the template side again on every frame
+  if (n.options.reference_ops && !batched) {  // TracKit encodes the template side again on every frame
     cls_kernels = n.cls_encode.encode_kernel(state.zf_update.defined() ? state.zf_update : state.zf);
     reg_kernels = n.reg_encode.encode_kernel(state.zf);
+  }
+  if (batched) {  // item i of each branch's kernel batch: target i's kernel
+    for (int branch = 0; branch < 3; ++branch) {
+      std::vector<at::Tensor> cls, reg;
+      for (const TemplateState* s : states) {
+        cls.push_back(s->cls_kernels[branch]);
+        reg.push_back(s->reg_kernels[branch]);
+      }
+      cls_kernels[branch] = at::cat(cls);
+      reg_kernels[branch] = at::cat(reg);
+    }
   }
   // Six encoder convolutions read the neck feature: convert it to the blocked layout once, not six times.
   const at::Tensor neck_blocked = n.neck.on_onednn() ? to_blocked(out.neck_xf) : out.neck_xf;
@@ -477,7 +520,7 @@ SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x
 
   // Mask branch: ARN adds the retrieved 1-channel map to every channel of the neck feature.
   const int64_t input_size = x.size(2);
-  at::Tensor b4 = out.neck_xf + n.arn(state, out.neck_xf, trace);
+  at::Tensor b4 = out.neck_xf + (batched ? n.arn_batch(states, out.neck_xf) : n.arn(state, out.neck_xf, trace));
   if (n.decoder == MaskDecoder::MSS) {
     out.mask_logits = n.stage1_logits(f, b4, out.cls_dw, input_size, nullptr);
     if (trace) trace->stage_logits = {out.mask_logits};

@@ -1,5 +1,6 @@
 // The OceanPlus networks (TracKit OceanPlus, offline): ResNet-50 variant backbone, neck, Ocean box head, ARN and the
-// MSS / MMS mask decoders. Inference only, float32, batch 1. See shared/reference/oceanplus_spec.md §1.
+// MSS / MMS mask decoders. Inference only, float32, one target per pass or several (track_batch). See
+// shared/reference/oceanplus_spec.md §1.
 //
 // Usage: make_template() once per target (caches every template-side result), then track() per frame. The tracker
 // (track/) owns the geometry and the per-target state; this class only computes.
@@ -81,6 +82,9 @@ class OceanPlusNet {
   void set_template_mask(TemplateState& state, const at::Tensor& mask) const;
   // x: 1×3×S'×S' float BGR 0..255 with S' = 255 or 287 (any square size whose feature maps line up).
   SearchOutput track(const TemplateState& state, const at::Tensor& x, SearchTrace* trace = nullptr) const;
+  // N targets in one pass: x is N×3×S'×S', item i cropped for states[i]; every output has N items, item i as
+  // track(*states[i], x[i]) would give it (within float rounding: batches run through at::conv2d, not oneDNN).
+  SearchOutput track_batch(const std::vector<const TemplateState*>& states, const at::Tensor& x) const;
   // Ocean's moving-average template update (spec §3.6). pos/size in search-crop pixels (offset from the crop centre,
   // and the target size before this frame), score = the penalised, windowed peak score. Refreshes the cls kernels.
   // Returns the sampling grid (1×7×7×2, float64, normalised) for tests.

@@ -113,6 +113,43 @@ void OceanPlusModel::frame_step(TargetFeatures& target, const FrameStepInput& in
   out = std::move(outs[0]);
 }
 
+void OceanPlusModel::frame_step_batch(const std::vector<TargetFeatures*>& targets,
+                                      const std::vector<FrameStepInput>& in, std::vector<FrameStepOutput>& out) {
+  if (targets.size() != in.size()) throw Error("frame_step_batch: one input per target");
+  if (in.size() == 1) {
+    out.resize(1);
+    frame_step(*targets[0], in[0], out[0]);
+    return;
+  }
+  at::NoGradGuard no_grad;
+  std::vector<OceanPlusTarget*> ts;
+  std::vector<const nn::TemplateState*> states;
+  std::vector<FrameStepCache*> caches;
+  for (TargetFeatures* target : targets) {
+    OceanPlusTarget& t = target_of(*target);
+    t.last_output = nn::SearchOutput();  // free the last pass's tensors before this one allocates
+    t.last_neck_xf = at::Tensor();
+    ts.push_back(&t);
+    states.push_back(&t.state);
+    caches.push_back(&t.frame_step);
+  }
+  std::vector<FrameStepInput> steps = in;
+  for (FrameStepInput& step : steps) step.peak.activation = OCEANPLUS_ACTIVATION_SIGMOID;
+  run_frame_steps(net_->device(), steps, caches,
+                  [&](const at::Tensor& crops) {
+                    const nn::SearchOutput batch = net_->track_batch(states, crops);
+                    for (size_t i = 0; i < ts.size(); ++i) {
+                      ts[i]->last_neck_xf = batch.neck_xf.narrow(0, static_cast<int64_t>(i), 1);
+                    }
+                    FrameStepMaps maps;
+                    maps.logits = batch.cls_logits;
+                    maps.ltrb = batch.bbox_ltrb;
+                    maps.mask_prob = at::softmax(batch.mask_logits, 1).select(1, 1);
+                    return maps;
+                  },
+                  out);
+}
+
 void OceanPlusModel::update_template(TargetFeatures& target, double pos_x, double pos_y, double width, double height,
                                      double score) {
   OceanPlusTarget& t = target_of(target);
