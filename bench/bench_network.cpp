@@ -2,8 +2,9 @@
 // and the per-frame pass, for MSS and MMS at search sizes 255 and 287. Median of many runs after warm-up.
 //
 //   oceanplus-bench-network [--threads N] [--runs N] [--warmup N] [--decoders mss,mms] [--sizes 255,287]
-//                           [--weights FILE] [--compare-reference] [--device cpu|cuda|cuda:N]
+//                           [--weights FILE] [--compare-reference] [--device cpu|cuda|cuda:N] [--precision fp16|bf16]
 //
+// --precision also times that reduced precision (channels-last; fp16 needs a GPU), interleaved with float32.
 // On a GPU each timed pass ends by waiting for its outputs, and the per-stage times wait for each stage's output.
 //
 // Without --weights the network gets random weights of the right shapes (speed does not depend on the values).
@@ -42,6 +43,7 @@ struct Options {
   std::string weights;
   bool compare_reference = false;
   std::string device = "cpu";
+  std::string precision;  // a reduced precision (fp16, bf16) timed interleaved with float32
 };
 
 struct Stats {
@@ -83,6 +85,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--weights") o.weights = value(i);
     else if (a == "--compare-reference") o.compare_reference = true;
     else if (a == "--device") o.device = value(i);
+    else if (a == "--precision") o.precision = value(i);
     else if (a == "--decoders" || a == "--sizes") {
       std::stringstream list(value(i));
       std::string item;
@@ -95,7 +98,8 @@ Options parse(int argc, char** argv) {
       }
     } else if (a == "--help" || a == "-h") {
       std::puts("oceanplus-bench-network [--threads N] [--runs N] [--warmup N] [--decoders mss,mms] "
-                "[--sizes 255,287] [--weights FILE] [--compare-reference]");
+                "[--sizes 255,287] [--weights FILE] [--compare-reference] [--device D]\n"
+                "                        [--precision fp16|bf16]");
       std::exit(0);
     } else {
       usage_error("unknown option '" + a + "'");
@@ -194,6 +198,15 @@ int main(int argc, char** argv) {
         nets.push_back(OceanPlusNet::load(weights, reference));
         names.push_back("reference");
       }
+      if (!o.precision.empty() && o.precision != "fp32") {
+        if (o.precision != "fp16" && o.precision != "bf16") usage_error("--precision: fp16 or bf16");
+        if (o.precision == "fp16" && !options.device.is_cuda()) usage_error("--precision fp16 needs --device cuda");
+        oceanplus::nn::LoadOptions reduced = options;
+        reduced.dtype = o.precision == "fp16" ? at::kHalf : at::kBFloat16;
+        reduced.channels_last = true;
+        nets.push_back(OceanPlusNet::load(weights, reduced));
+        names.push_back(o.precision == "fp16" ? "fp16" : "bf16");
+      }
       for (int size : o.sizes) {
         const std::vector<Row> rows = time_interleaved(nets, size, o);
         for (size_t k = 0; k < rows.size(); ++k) {
@@ -205,7 +218,7 @@ int main(int argc, char** argv) {
         }
         std::printf("%-4s %-9s %5d   resident memory now %.0f MiB (packed weights and buffers for the sizes run so far)\n",
                     oceanplus::nn::mask_decoder_name(decoder), "", size, current_rss_mib());
-        if (rows.size() == 2) {
+        if (rows.size() == 2 && o.compare_reference) {
           std::printf("%-4s %-9s %5d   speed-up of the fast path: template %.2fx, frame %.2fx\n",
                       oceanplus::nn::mask_decoder_name(decoder), "", size,
                       rows[1].template_ms.median / rows[0].template_ms.median,

@@ -3,6 +3,7 @@
 //
 //   oceanplus-bench-tracker [--model FILE|random-mss|random-mms] [--frames DIR] [--box x,y,w,h] [--count N]
 //                           [--threads N] [--preset NAME] [--device cpu|cuda|cuda:N] [--frame-step auto|on|off]
+//                           [--precision fp32|fp16|bf16]
 //
 // --targets N tracks N targets (the box and N-1 copies shifted sideways by 1.2 box widths) through
 // Tracker::track_all: with the frame step, one batched network pass for all of them. Times are per frame, all
@@ -39,7 +40,8 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   oceanplus::prefer_passive_openmp_wait(argv);
   using namespace oceanplus;
-  std::string model_spec = "random-mss", frames_dir, preset = "auto", device = "cpu", frame_step = "auto";
+  std::string model_spec = "random-mss", frames_dir, preset = "auto", device = "cpu", frame_step = "auto",
+              precision = "fp32";
   cv::Rect2d box(638, 238, 48, 84);
   int count = 20, threads = 0;  // 0: the model's preferred count
   int targets = 1;
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
     else if (a == "--count") count = std::stoi(value());
     else if (a == "--threads") threads = std::stoi(value());
     else if (a == "--device") device = value();
+    else if (a == "--precision") precision = value();
     else if (a == "--frame-step") frame_step = value();
     else if (a == "--targets") targets = std::max(1, std::stoi(value()));
     else if (a == "--box") {
@@ -67,7 +70,7 @@ int main(int argc, char** argv) {
     } else {
       std::puts("oceanplus-bench-tracker [--model FILE|random-mss|random-mms] [--frames DIR] [--box x,y,w,h]\n"
                 "                        [--count N] [--threads N] [--preset NAME] [--device D] [--frame-step M]\n"
-                "                        [--targets N]");
+                "                        [--targets N] [--precision fp32|fp16|bf16]");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -81,7 +84,7 @@ int main(int argc, char** argv) {
       frames.push_back(cv::imread(f, cv::IMREAD_COLOR));
       if (frames.back().empty()) throw Error(f + ": unreadable image");
     }
-    const track::ModelHandle handle = track::load_tracking_model(model_spec, device);
+    const track::ModelHandle handle = track::load_tracking_model(model_spec, device, precision);
     threads = track::cpu_threads_for(handle, threads);
     at::set_num_threads(threads);
     const track::TrackerParams params = track::load_params(preset == "auto" ? handle.default_preset : preset);
@@ -118,8 +121,8 @@ int main(int argc, char** argv) {
       mask.push_back(m);
       total.push_back(c + n + p + m);
     }
-    std::printf("model %s on %s%s, %d threads, %dx%d frames, search %d, %d target(s), %d steps (median ms)\n",
-                handle.model->name().c_str(), handle.device.c_str(),
+    std::printf("model %s on %s in %s%s, %d threads, %dx%d frames, search %d, %d target(s), %d steps (median ms)\n",
+                handle.model->name().c_str(), handle.device.c_str(), handle.precision.c_str(),
                 tracker.uses_frame_step() ? " (frame step: crop+network+peak+paste in 'network')" : "", threads,
                 frames[0].cols, frames[0].rows, tracker.instance_size(), targets, count);
     std::printf("crop %.2f  network %.2f  peak+update %.2f  mask %.2f  total %.2f  (%.1f fps)\n", median(crop),

@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -84,6 +85,43 @@ TEST(Device, LoadingWithoutAGpuSaysSo) {
   EXPECT_EQ(h.device, "cpu");
 }
 
+TEST(Precision, NamesAndErrors) {
+  EXPECT_EQ(track::load_tracking_model("random-lite", "cpu").precision, "fp32");
+  EXPECT_EQ(track::load_tracking_model("random-lite", "cpu", "bf16").precision, "bf16");
+  auto message = [](const std::string& device, const std::string& precision) -> std::string {
+    try {
+      track::load_tracking_model("random-lite", device, precision);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(message("cpu", "fp16").find("needs a CUDA device"), std::string::npos) << message("cpu", "fp16");
+  EXPECT_NE(message("cpu", "fp64").find("'fp64'"), std::string::npos) << message("cpu", "fp64");
+  EXPECT_NE(message("cpu", "half").find("expected fp32, fp16 or bf16"), std::string::npos);
+}
+
+// Channels-last float32 (the layout half of the fast mode) changes no number beyond float rounding.
+TEST(Precision, ChannelsLastFloat32MatchesOnTheCpu) {
+  nn::LoadOptions channels_last;
+  channels_last.channels_last = true;
+  for (const nn::MaskDecoder decoder : {nn::MaskDecoder::MSS, nn::MaskDecoder::MMS}) {
+    const auto plain = track::OceanPlusModel::synthetic(decoder, 1, {});
+    const auto nhwc = track::OceanPlusModel::synthetic(decoder, 1, channels_last);
+    at::manual_seed(2);
+    const at::Tensor z = at::rand({1, 3, 127, 127}) * 255, x = at::rand({1, 3, 255, 255}) * 255;
+    const at::Tensor mask = (at::rand({1, 127, 127}) > 0.5).to(at::kFloat);
+    const nn::SearchOutput a = plain->net().track(plain->net().make_template(z, mask), x);
+    const nn::SearchOutput b = nhwc->net().track(nhwc->net().make_template(z, mask), x);
+    auto relative = [](const at::Tensor& p, const at::Tensor& q) {
+      return (p - q).abs().max().item<double>() / std::max(1.0, p.abs().max().item<double>());
+    };
+    EXPECT_LT(relative(a.cls_logits, b.cls_logits), 1e-4) << nn::mask_decoder_name(decoder);
+    EXPECT_LT(relative(a.bbox_ltrb, b.bbox_ltrb), 1e-4) << nn::mask_decoder_name(decoder);
+    EXPECT_LT(relative(a.mask_logits, b.mask_logits), 1e-4) << nn::mask_decoder_name(decoder);
+  }
+}
+
 TEST(Device, MovedToKeepsValuesAndSource) {
   io::StateDict state;
   state.source = "weights.pt";
@@ -105,9 +143,23 @@ class DeviceParity : public ::testing::TestWithParam<std::string> {};
 
 // Runs one template + first-frame fit + search pass on `spec` loaded on each device, from the same crops, and
 // checks that the outputs agree within float32 tolerance.
-void expect_same_search(const std::string& spec, const std::string& device_a, const std::string& device_b) {
+struct SearchTolerance {
+  double score = 1e-3;  // absolute, on the activated score
+  double ltrb = 1e-3;   // relative to the largest distance
+  double mask = 5e-3;   // absolute, on the foreground probability
+};
+
+// The reduced precisions' own tolerances, on one search pass. bfloat16 keeps 8 significant bits: measured on the CPU,
+// the shipped model drifts most (score 0.017, ltrb 3.9 %, mask 0.10; the random ones 0.001, 0.4 %, 0.06). float16
+// keeps 11 bits, so an eighth of that is expected; its tolerance allows about half (not yet measured on a GPU).
+constexpr SearchTolerance kBfloat16{0.05, 0.08, 0.25};
+constexpr SearchTolerance kFloat16{0.02, 0.02, 0.08};
+
+void expect_same_search(const std::string& spec, const std::string& device_a, const std::string& device_b,
+                        const std::string& precision_b = "fp32", const SearchTolerance& tolerance = {}) {
   const track::ModelHandle cpu = track::load_tracking_model(spec, device_a);
-  const track::ModelHandle gpu = track::load_tracking_model(spec, device_b);
+  const track::ModelHandle gpu = track::load_tracking_model(spec, device_b, precision_b);
+  EXPECT_EQ(gpu.precision, precision_b);
   EXPECT_EQ(gpu.device, device_b);
   const std::vector<cv::Mat> frames = sample_frames();
   ASSERT_GE(frames.size(), 2u);
@@ -130,15 +182,21 @@ void expect_same_search(const std::string& spec, const std::string& device_a, co
   };
   const track::SearchResult a = run(cpu), b = run(gpu);
   ASSERT_FALSE(a.score.empty());
-  EXPECT_LT(max_abs_diff(a.score, b.score), 1e-3) << spec;
+  const std::string what = spec + " on " + device_b + " in " + precision_b;
+  EXPECT_LT(max_abs_diff(a.score, b.score), tolerance.score) << what;
+  double ltrb_worst = 0;
   for (int i = 0; i < 4; ++i) {
     double scale = 0;
     cv::minMaxLoc(cv::abs(a.ltrb[i]), nullptr, &scale);
-    EXPECT_LT(max_abs_diff(a.ltrb[i], b.ltrb[i]), 1e-3 * std::max(1.0, scale)) << spec << " ltrb " << i;
+    const double relative = max_abs_diff(a.ltrb[i], b.ltrb[i]) / std::max(1.0, scale);
+    ltrb_worst = std::max(ltrb_worst, relative);
+    EXPECT_LT(relative, tolerance.ltrb) << what << " ltrb " << i;
   }
   ASSERT_EQ(a.mask_prob.empty(), b.mask_prob.empty());
   EXPECT_EQ(a.mask_prob.empty(), !cpu.model->geometry().has_mask);
-  EXPECT_LT(max_abs_diff(a.mask_prob, b.mask_prob), 5e-3) << spec;
+  EXPECT_LT(max_abs_diff(a.mask_prob, b.mask_prob), tolerance.mask) << what;
+  std::printf("[ measured ] %s: score %.2g, ltrb %.2g (relative), mask %.2g\n", what.c_str(),
+              max_abs_diff(a.score, b.score), ltrb_worst, max_abs_diff(a.mask_prob, b.mask_prob));
 }
 
 // The harness itself, on the CPU twice (a GPU-less machine still runs every line of it).
@@ -151,6 +209,20 @@ TEST_P(DeviceParity, SearchOutputsMatchTheCpu) {
   if (!gpu_present()) GTEST_SKIP() << "no GPU, or a LibTorch without CUDA: the CUDA path is not tested here";
   if (GetParam() == "default" && track::default_model_file().empty()) GTEST_SKIP() << "the shipped model is not installed";
   expect_same_search(GetParam(), "cpu", "cuda");
+}
+
+// bfloat16 on the CPU: the reduced-precision plumbing (every weight, input and template tensor converted, every
+// output read back as float32) on a machine without a GPU, against float32 within the reduced precisions' tolerance.
+TEST_P(DeviceParity, Bfloat16OnTheCpuWithinItsTolerance) {
+  if (GetParam() == "default" && track::default_model_file().empty()) GTEST_SKIP() << "the shipped model is not installed";
+  expect_same_search(GetParam(), "cpu", "cpu", "bf16", kBfloat16);
+}
+
+// float16 with channels-last on the GPU (the fast mode) against float32 on the CPU.
+TEST_P(DeviceParity, Float16OnTheGpuWithinItsTolerance) {
+  if (!gpu_present()) GTEST_SKIP() << "no GPU, or a LibTorch without CUDA: float16 is not tested here";
+  if (GetParam() == "default" && track::default_model_file().empty()) GTEST_SKIP() << "the shipped model is not installed";
+  expect_same_search(GetParam(), "cpu", "cuda", "fp16", kFloat16);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, DeviceParity, ::testing::Values("default", "random-lite", "random-mss", "random-mms"),
@@ -186,6 +258,48 @@ TEST(DeviceTracking, ShippedModelFollowsTheSameTrack) {
     const double inter = cv::countNonZero(a.mask & b.mask), uni = cv::countNonZero(a.mask | b.mask);
     EXPECT_GT(uni > 0 ? inter / uni : 1.0, 0.98) << "frame " << i;
   }
+}
+
+// A reduced precision tracks like float32: the shipped model on the sample frames, step by step (the frame step on a
+// GPU, whose outputs come back as float32).
+void expect_same_track(const std::string& device, const std::string& precision, double min_box_iou,
+                       double min_mask_iou) {
+  const std::vector<cv::Mat> frames = sample_frames();
+  const track::ModelHandle reference = track::load_tracking_model("default", "cpu");
+  const track::ModelHandle reduced = track::load_tracking_model("default", device, precision);
+  track::Tracker a_tracker(reference.model, track::preset(reference.default_preset));
+  track::Tracker b_tracker(reduced.model, track::preset(reduced.default_preset));
+  const cv::Rect2d box(638, 238, 48, 84);
+  // On the CPU through the frame step as well: its maps come back from the network in the reduced type.
+  if (device == "cpu") b_tracker.set_frame_step(track::FrameStepMode::On);
+  a_tracker.init_with_box_no_cycles(frames[0], box);
+  b_tracker.init_with_box_no_cycles(frames[0], box);
+  double worst_box = 1, worst_mask = 1;
+  for (size_t i = 1; i < frames.size(); ++i) {
+    const track::TargetResult a = a_tracker.track(frames[i]);
+    const track::TargetResult b = b_tracker.track(frames[i]);
+    const double box_iou = (a.box & b.box).area() / (a.box | b.box).area();
+    const double inter = cv::countNonZero(a.mask & b.mask), uni = cv::countNonZero(a.mask | b.mask);
+    const double mask_iou = uni > 0 ? inter / uni : 1.0;
+    worst_box = std::min(worst_box, box_iou);
+    worst_mask = std::min(worst_mask, mask_iou);
+    EXPECT_GT(box_iou, min_box_iou) << precision << " frame " << i;
+    EXPECT_GT(mask_iou, min_mask_iou) << precision << " frame " << i;
+  }
+  std::printf("[ measured ] %s on %s: worst box IoU %.3f, worst mask IoU %.3f against float32\n", precision.c_str(),
+              device.c_str(), worst_box, worst_mask);
+}
+
+TEST(PrecisionTracking, Bfloat16OnTheCpuFollowsTheFloat32Track) {
+  if (track::default_model_file().empty()) GTEST_SKIP() << "the shipped model is not installed";
+  // bfloat16's 8 bits let the track drift by a few pixels over 19 frames (worst box IoU 0.78, mask IoU 0.77).
+  expect_same_track("cpu", "bf16", 0.65, 0.65);
+}
+
+TEST(PrecisionTracking, Float16OnTheGpuFollowsTheFloat32Track) {
+  if (!gpu_present()) GTEST_SKIP() << "no GPU, or a LibTorch without CUDA: float16 is not tested here";
+  if (track::default_model_file().empty()) GTEST_SKIP() << "the shipped model is not installed";
+  expect_same_track("cuda", "fp16", 0.9, 0.9);
 }
 
 // The frame step (crop, peak and paste-back kernels around the network) against the classic OpenCV path, on the CPU

@@ -321,6 +321,7 @@ std::string usage_text(const std::string& program) {
     << "                       with --vot.\n"
     << "  --threads N          tracking mode: CPU threads for the network (default: the model's best count).\n"
     << "  --device D           tracking mode: where the network runs: cpu (default), cuda, cuda:N or auto.\n"
+    << "  --precision P        tracking mode: fp32 (default), fp16 (CUDA) or bf16.\n"
     << "  --frame-step M       tracking mode: auto (default: on a GPU), on (crop/peak/paste kernels around the\n"
     << "                       network; on the CPU their references) or off (the OpenCV path).\n"
     << "  --vot DIR            VOT2020 short-term (multistart) evaluation instead of DAVIS: DIR/list.txt names the\n"
@@ -368,6 +369,7 @@ Options parse_options(int argc, const char* const* argv) {
     else if (arg == "--vot") target = &o.vot;
     else if (arg == "--threads") target = &threads_text;
     else if (arg == "--device") target = &o.device;
+    else if (arg == "--precision") target = &o.precision;
     else if (arg == "--frame-step") target = &o.frame_step;
     if (target == nullptr) {
       if (arg.rfind("-", 0) == 0) throw UsageError("unknown option '" + arg + "'");

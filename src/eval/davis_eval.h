@@ -77,6 +77,7 @@ struct Options {
   std::string preset;        // --preset NAME|FILE.json (default: davis2016 for one object, davis2017 for several)
   int threads = 0;           // --threads N (0: the model's preferred count)
   std::string device = "cpu";  // --device cpu|cuda|cuda:N|auto
+  std::string precision = "fp32";  // --precision fp32|fp16|bf16
   std::string frame_step = "auto";  // --frame-step auto|on|off
   std::string vot;           // --vot DIR: VOT2020 multistart evaluation of the tracker on a VOT-layout dataset
   bool quiet = false;        // --quiet: no per-sequence progress on stderr

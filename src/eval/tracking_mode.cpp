@@ -24,7 +24,7 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 track::ModelHandle load_model(const Options& options, std::ostream& err) {
-  track::ModelHandle model = track::load_tracking_model(options.model, options.device);
+  track::ModelHandle model = track::load_tracking_model(options.model, options.device, options.precision);
   at::set_num_threads(track::cpu_threads_for(model, options.threads));
   if (model.random_weights) err << "oceanplus-eval: warning: " << options.model << ": random weights, the scores mean nothing\n";
   return model;

@@ -305,6 +305,16 @@ at::Tensor to_blocked(const at::Tensor& x) { return x; }
 at::Tensor to_dense(const at::Tensor& x) { return x; }
 #endif
 
+at::Tensor to_compute(const at::Tensor& t, at::ScalarType dtype, bool channels_last) {
+  if (!t.defined()) return t;
+  at::Tensor out = at::isFloatingType(t.scalar_type()) ? t.to(dtype) : t;
+  return channels_last && out.dim() == 4 ? out.contiguous(at::MemoryFormat::ChannelsLast) : out;
+}
+
+at::Tensor to_compute(const at::Tensor& t, const LoadOptions& options) {
+  return to_compute(t, options.dtype, options.channels_last);
+}
+
 Conv Conv::load(io::WeightReader& weights, const std::string& conv_key, bool conv_has_bias, const std::string& bn_key,
                 int64_t out_channels, int64_t in_channels, int64_t kernel, const ConvGeometry& geometry,
                 Activation activation, const LoadOptions& options) {
@@ -325,6 +335,11 @@ Conv Conv::load(io::WeightReader& weights, const std::string& conv_key, bool con
       conv.bn_bias_ = beta;
       conv.bn_mean_ = mean;
       conv.bn_var_ = var;
+      conv.weight_ = to_compute(conv.weight_, options);
+      conv.bias_ = to_compute(conv.bias_, options);
+      for (at::Tensor* t : {&conv.bn_weight_, &conv.bn_bias_, &conv.bn_mean_, &conv.bn_var_}) {
+        *t = to_compute(*t, options);
+      }
       return conv;  // the reference's op sequence: always at::conv2d + at::batch_norm
     }
     const at::Tensor scale = gamma.to(at::kDouble) / (var.to(at::kDouble) + kBatchNormEps).sqrt();
@@ -332,6 +347,8 @@ Conv Conv::load(io::WeightReader& weights, const std::string& conv_key, bool con
     conv.weight_ = (conv.weight_.to(at::kDouble) * scale.view({-1, 1, 1, 1})).to(at::kFloat).contiguous();
     conv.bias_ = ((conv_bias - mean.to(at::kDouble)) * scale + beta.to(at::kDouble)).to(at::kFloat).contiguous();
   }
+  conv.weight_ = to_compute(conv.weight_, options);
+  conv.bias_ = to_compute(conv.bias_, options);
 #ifdef OCEANPLUS_HAVE_ONEDNN
   if (options.use_onednn) {
     conv.onednn_ = std::make_shared<OneDnn>();

@@ -25,6 +25,12 @@ struct LoadOptions {
   // Where the weights live and the network runs. A CUDA device needs a LibTorch with CUDA; there the convolutions
   // go through at::conv2d (cuDNN) whatever use_onednn says.
   at::Device device = at::kCPU;
+  // The type the network computes in: float32, or float16 / bfloat16 for speed at a looser parity (float16 needs a
+  // GPU: LibTorch's CPU kernels lack it). Weights are read and BatchNorm folded in float32/64, then converted; inputs
+  // are converted on entry; the tracker reads every output as float32. Anything but float32 turns oneDNN off.
+  at::ScalarType dtype = at::kFloat;
+  // Weights and activations channels-last (NHWC), the layout cuDNN's tensor-core kernels read directly.
+  bool channels_last = false;
 
   // The reference's op sequence: at::conv2d, BatchNorm as its own op, nothing cached.
   static LoadOptions reference() {
@@ -42,7 +48,9 @@ template <typename Build>
 auto build_on_device(const io::StateDict& state, const LoadOptions& options, Build&& build) {
   if (options.device.is_cpu()) {
     io::WeightReader reader(state);
-    return build(reader, options);
+    LoadOptions cpu_options = options;
+    cpu_options.use_onednn = options.use_onednn && options.dtype == at::kFloat && !options.channels_last;
+    return build(reader, cpu_options);
   }
   const io::StateDict on_device = io::moved_to(state, options.device);
   LoadOptions device_options = options;
@@ -50,6 +58,10 @@ auto build_on_device(const io::StateDict& state, const LoadOptions& options, Bui
   io::WeightReader reader(on_device);
   return build(reader, device_options);
 }
+
+// A weight or an input as the network computes with it: options.dtype, channels-last when asked (4-D tensors).
+at::Tensor to_compute(const at::Tensor& t, const LoadOptions& options);
+at::Tensor to_compute(const at::Tensor& t, at::ScalarType dtype, bool channels_last);
 
 struct ConvGeometry {
   int64_t stride = 1;

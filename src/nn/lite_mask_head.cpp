@@ -20,7 +20,10 @@ constexpr double kFormat = 2;
 at::Tensor up2(const at::Tensor& x) {
   const int64_t h = x.size(2), w = x.size(3);
   at::Tensor y = at::upsample_bilinear2d(x, {2 * h - 1, 2 * w - 1}, true);
-  return at::replication_pad2d(y, {0, 1, 0, 1});
+  if (y.scalar_type() == at::kFloat) return at::replication_pad2d(y, {0, 1, 0, 1});
+  // LibTorch's CPU replication padding has no bfloat16: the same copies by concatenation.
+  y = at::cat({y, y.narrow(3, 2 * w - 2, 1)}, 3);
+  return at::cat({y, y.narrow(2, 2 * h - 2, 1)}, 2);
 }
 
 }  // namespace
@@ -99,6 +102,13 @@ void LiteMaskHead::add_to(io::StateDict& out) const {
   out.tensors["mask_head.format"] = at::full({1}, kFormat, at::kFloat);
 }
 
+void LiteMaskHead::to_compute(const LoadOptions& options) {
+  for (auto& [key, conv] : convs()) {
+    conv->weight = nn::to_compute(conv->weight, options);
+    conv->bias = nn::to_compute(conv->bias, options);
+  }
+}
+
 LiteMaskTemplate LiteMaskHead::make_template(const at::Tensor& zf, const at::Tensor& template_mask) const {
   if (zf.dim() != 4 || zf.size(1) != feature_channels_) {
     throw Error("mask head: template feature has shape " + io::shape_to_string(zf.sizes().vec()));
@@ -115,7 +125,8 @@ void LiteMaskHead::set_template_mask(LiteMaskTemplate& state, const at::Tensor& 
     throw Error("mask head: template mask has shape " + io::shape_to_string(template_mask.sizes().vec()));
   }
   // One value per template cell: the fraction of the cell's pixels that are target.
-  state.arn_values = area_resize(template_mask.to(at::kFloat), 8).flatten(2).transpose(1, 2).contiguous();  // 1×64×1
+  const at::ScalarType dtype = state.arn_keys.defined() ? state.arn_keys.scalar_type() : at::kFloat;
+  state.arn_values = area_resize(template_mask.to(dtype), 8).flatten(2).transpose(1, 2).contiguous();  // 1×64×1
 }
 
 namespace {
@@ -165,8 +176,8 @@ void LiteMaskHead::fit_target_model(LiteMaskTemplate& state, const NanoTrackTaps
   state.tm_weights = weights.to(at::kFloat);
   // Fold the standardisation into a 1×1 convolution once: w·(x-m)/s + b = (w/s)·x + (b - Σ w·m/s).
   const at::Tensor scaled = weights.slice(0, 0, f) / std;
-  state.tm_filter = scaled.to(at::kFloat).reshape({1, f, 1, 1});
-  state.tm_bias = (weights.slice(0, f, f + 1) - (scaled * mean).sum()).to(at::kFloat).reshape({1});
+  state.tm_filter = scaled.to(features.scalar_type()).reshape({1, f, 1, 1});
+  state.tm_bias = (weights.slice(0, f, f + 1) - (scaled * mean).sum()).to(features.scalar_type()).reshape({1});
 }
 
 at::Tensor LiteMaskHead::target_model_map(const LiteMaskTemplate& state, const NanoTrackTaps& taps) const {

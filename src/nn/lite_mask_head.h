@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "io/weights.h"
+#include "nn/layers.h"
 #include "nn/nanotrack_net.h"
 
 namespace oceanplus::nn {
@@ -51,6 +52,8 @@ class LiteMaskHead {
   LiteMaskHead(int64_t feature_channels, int64_t corr_channels);
   // Loads "mask_head.*" from a state dict (shape errors name the key). Returns false when the dict has no mask head.
   bool load(io::WeightReader& weights);
+  // Converts the weights to the compute type and layout of a loaded network (LoadOptions::dtype, channels_last).
+  void to_compute(const LoadOptions& options);
   // Fresh weights (Kaiming-uniform, fixed seed) for training.
   void initialise(uint64_t seed);
   // The trainable tensors with their keys (requires_grad set by the trainer).

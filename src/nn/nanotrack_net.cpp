@@ -54,7 +54,7 @@ const char* nanotrack_version_name(NanoTrackVersion version) {
 }
 
 // conv (+ BatchNorm folded or kept) (+ activation), any group count.
-struct NanoTrackNet::Layer {
+struct NanoTrackNet::Layer : std::enable_shared_from_this<NanoTrackNet::Layer> {
   at::Tensor weight, bias;
   at::Tensor bn_weight, bn_bias, bn_mean, bn_var;  // only when BatchNorm is not folded
   int64_t stride = 1, padding = 0, groups = 1;
@@ -71,7 +71,7 @@ struct NanoTrackNet::Layer {
     layer->act = act;
     layer->weight = w.take(conv_key + ".weight", {out, in_per_group, kernel, kernel});
     if (has_bias) layer->bias = w.take(conv_key + ".bias", {out});
-    if (bn_key.empty()) return layer;
+    if (bn_key.empty()) return layer->to_compute(options);
     const at::Tensor gamma = w.take(bn_key + ".weight", {out});
     const at::Tensor beta = w.take(bn_key + ".bias", {out});
     const at::Tensor mean = w.take(bn_key + ".running_mean", {out});
@@ -82,13 +82,19 @@ struct NanoTrackNet::Layer {
       layer->bn_bias = beta;
       layer->bn_mean = mean;
       layer->bn_var = var;
-      return layer;
+      return layer->to_compute(options);
     }
     const at::Tensor scale = gamma.to(at::kDouble) / (var.to(at::kDouble) + kBatchNormEps).sqrt();
     const at::Tensor conv_bias = layer->bias.defined() ? layer->bias.to(at::kDouble) : at::zeros_like(scale);
     layer->weight = (layer->weight.to(at::kDouble) * scale.view({-1, 1, 1, 1})).to(at::kFloat).contiguous();
     layer->bias = ((conv_bias - mean.to(at::kDouble)) * scale + beta.to(at::kDouble)).to(at::kFloat).contiguous();
-    return layer;
+    return layer->to_compute(options);
+  }
+
+  // Converts the kept tensors to the compute type and layout (LoadOptions::dtype, channels_last).
+  std::shared_ptr<Layer> to_compute(const LoadOptions& options) {
+    for (at::Tensor* t : {&weight, &bias, &bn_weight, &bn_bias, &bn_mean, &bn_var}) *t = nn::to_compute(*t, options);
+    return shared_from_this();
   }
 
   at::Tensor operator()(const at::Tensor& x) const {
@@ -111,6 +117,9 @@ struct SqueezeExcite {
     se.fc2_w = w.take(key + ".fc.2.weight", {channels, reduced});
     se.fc2_b = w.take(key + ".fc.2.bias", {channels});
     return se;
+  }
+  void to_compute(const LoadOptions& options) {
+    for (at::Tensor* t : {&fc1_w, &fc1_b, &fc2_w, &fc2_b}) *t = nn::to_compute(*t, options);
   }
   at::Tensor operator()(const at::Tensor& x) const {
     const at::Tensor pooled = x.mean({2, 3});
@@ -205,6 +214,8 @@ std::shared_ptr<NanoTrackNet> NanoTrackNet::load(const io::StateDict& state, con
 std::shared_ptr<NanoTrackNet> NanoTrackNet::build(io::WeightReader& w, const LoadOptions& options) {
   auto net = std::make_shared<NanoTrackNet>();
   net->device_ = options.device;
+  net->dtype_ = options.dtype;
+  net->channels_last_ = options.channels_last;
   net->version_ = w.has("backbone.features.9.conv.0.weight") ? NanoTrackVersion::V3 : NanoTrackVersion::V2;
   const bool v3 = net->version_ == NanoTrackVersion::V3;
 
@@ -225,13 +236,19 @@ std::shared_ptr<NanoTrackNet> NanoTrackNet::build(io::WeightReader& w, const Loa
     if (b.in == b.expanded) {
       block->depthwise = Layer::load(w, key + "0", false, key + "1", b.expanded, 1, b.kernel, b.stride, pad,
                                      b.expanded, Act::None, options);
-      if (b.squeeze_excite) block->se = SqueezeExcite::load(w, key + "3", b.expanded);
+      if (b.squeeze_excite) {
+        block->se = SqueezeExcite::load(w, key + "3", b.expanded);
+        block->se.to_compute(options);
+      }
       block->project = Layer::load(w, key + "4", false, key + "5", b.out, b.expanded, 1, 1, 0, 1, Act::None, options);
     } else {
       block->expand = Layer::load(w, key + "0", false, key + "1", b.expanded, b.in, 1, 1, 0, 1, act, options);
       block->depthwise = Layer::load(w, key + "3", false, key + "4", b.expanded, 1, b.kernel, b.stride, pad,
                                      b.expanded, Act::None, options);
-      if (b.squeeze_excite) block->se = SqueezeExcite::load(w, key + "5", b.expanded);
+      if (b.squeeze_excite) {
+        block->se = SqueezeExcite::load(w, key + "5", b.expanded);
+        block->se.to_compute(options);
+      }
       block->project = Layer::load(w, key + "7", false, key + "8", b.out, b.expanded, 1, 1, 0, 1, Act::None, options);
     }
     net->blocks_.push_back(block);
@@ -253,6 +270,9 @@ std::shared_ptr<NanoTrackNet> NanoTrackNet::build(io::WeightReader& w, const Loa
     corr->ca_fc1_b = w.take(key + ".CA_layer.fc1.bias", {64});
     corr->ca_fc2_w = w.take(key + ".CA_layer.fc2.weight", {64, 64, 1, 1});
     corr->ca_fc2_b = w.take(key + ".CA_layer.fc2.bias", {64});
+    for (at::Tensor* t : {&corr->ca_fc1_w, &corr->ca_fc1_b, &corr->ca_fc2_w, &corr->ca_fc2_b}) {
+      *t = to_compute(*t, options);
+    }
     if (v3) {
       corr->post_dw = Layer::load(w, key + ".conv.0", false, key + ".conv.1", 64, 1, 2, 1, 0, 64, Act::Relu6, options);
       corr->post_pw = Layer::load(w, key + ".conv.3", true, key + ".conv.4", 64, 64, 1, 1, 0, 1, Act::None, options);
@@ -310,7 +330,7 @@ at::Tensor NanoTrackNet::backbone(const at::Tensor& crop, NanoTrackTaps* taps, s
   if (crop.dim() != 4 || crop.size(1) != 3) {
     throw Error("NanoTrack backbone: expected an N×3×H×W crop, got " + io::shape_to_string(crop.sizes().vec()));
   }
-  at::Tensor x = crop;
+  at::Tensor x = to_compute(crop, dtype_, channels_last_);
   for (size_t i = 0; i < blocks_.size(); ++i) {
     x = (*blocks_[i])(x);
     if (stages) stages->push_back(x);

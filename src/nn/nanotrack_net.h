@@ -54,6 +54,7 @@ class NanoTrackNet {
   NanoTrackVersion version() const { return version_; }
   // Where the weights are (LoadOptions::device); inputs must be there too.
   at::Device device() const { return device_; }
+  at::ScalarType dtype() const { return dtype_; }
   int64_t feature_channels() const;  // 48 (v2) or 96 (v3)
   // Score side for a search crop side (255 → 16 for v2, 15 for v3).
   int score_size(int instance_size) const;
@@ -81,6 +82,8 @@ class NanoTrackNet {
   static std::shared_ptr<NanoTrackNet> build(io::WeightReader& weights, const LoadOptions& options);
   NanoTrackVersion version_ = NanoTrackVersion::V2;
   at::Device device_ = at::kCPU;
+  at::ScalarType dtype_ = at::kFloat;  // LoadOptions::dtype: the backbone converts its input to it
+  bool channels_last_ = false;
   std::vector<std::shared_ptr<Block>> blocks_;  // features.0 .. features.8 (9)
   std::shared_ptr<Correlation> corr_pw_cls_, corr_pw_reg_, corr_dw_cls_, corr_dw_reg_;
   std::shared_ptr<Layer> down_cls_, down_reg_;

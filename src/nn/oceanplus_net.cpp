@@ -269,7 +269,7 @@ void OceanPlusNet::Impl::load(io::WeightReader& w, const LoadOptions& load_optio
   cls_pred = Conv::load(w, h + "cls_pred", true, "", 1, 256, 3, g, Activation::None, options);
   bbox_pred = Conv::load(w, h + "bbox_pred", true, "", 4, 256, 3, g, Activation::None, options);
   adjust = w.take(h + "adjust", {1}).item<double>();
-  bbox_bias = w.take(h + "bias", {1, 4, 1, 1});
+  bbox_bias = to_compute(w.take(h + "bias", {1, 4, 1, 1}), options);
 
   const std::string m = kMask;
   s_embed = Conv::load(w, m + "sequential.s_embed", true, "", 64, 256, 1, {}, Activation::None, options);
@@ -432,7 +432,7 @@ TemplateState OceanPlusNet::make_template(const at::Tensor& z, const at::Tensor&
   at::NoGradGuard no_grad;
   check_image(z, "make_template: the template crop", 0, 127);
   TemplateState state;
-  const BackboneOut f = impl_->backbone(z);
+  const BackboneOut f = impl_->backbone(to_compute(z, impl_->options));
   state.zf_ori = impl_->neck(f.c4);
   // The neck crops the centre 7×7 of the 15×15 template feature (only for widths < 20, i.e. templates).
   state.zf = state.zf_ori.size(3) < 20 ? state.zf_ori.slice(2, 4, -4).slice(3, 4, -4).contiguous() : state.zf_ori;
@@ -449,7 +449,7 @@ void OceanPlusNet::set_template_mask(TemplateState& state, const at::Tensor& mas
   if (!mask.defined() || mask.numel() != 127 * 127 || mask.size(-1) != 127 || mask.size(-2) != 127) {
     throw Error("the template mask must be 127×127 (or 1×127×127); got " + sizes_of(mask));
   }
-  state.template_mask = mask.to(at::kFloat).reshape({1, mask.size(-2), mask.size(-1)}).contiguous();
+  state.template_mask = mask.to(state.zf_ori.scalar_type()).reshape({1, mask.size(-2), mask.size(-1)}).contiguous();
   const int64_t side = state.zf_ori.size(2);
   at::Tensor lut = resize_bilinear_aligned(state.template_mask.unsqueeze(0), side, side);
   state.arn_values = lut.reshape({1, side * side, 1}).contiguous();
@@ -459,7 +459,7 @@ SearchOutput OceanPlusNet::track(const TemplateState& state, const at::Tensor& x
   at::NoGradGuard no_grad;
   // The backbone needs at least the template's size; the ARN needs a square crop.
   check_image(x, "track: the search crop", 127, 0);
-  return impl_->track({&state}, x, trace);
+  return impl_->track({&state}, to_compute(x, impl_->options), trace);
 }
 
 SearchOutput OceanPlusNet::track_batch(const std::vector<const TemplateState*>& states, const at::Tensor& x) const {
@@ -468,7 +468,7 @@ SearchOutput OceanPlusNet::track_batch(const std::vector<const TemplateState*>& 
   for (const TemplateState* s : states) {
     if (!s) throw Error("track_batch: a null template state");
   }
-  return impl_->track(states, x, nullptr);
+  return impl_->track(states, to_compute(x, impl_->options), nullptr);
 }
 
 SearchOutput OceanPlusNet::Impl::track(const std::vector<const TemplateState*>& states, const at::Tensor& x,
@@ -570,7 +570,7 @@ at::Tensor OceanPlusNet::update_template(TemplateState& state, const at::Tensor&
   at::Tensor zmap = at::grid_sampler(search_neck_xf.to(at::kDouble), grid.to(search_neck_xf.device()),
                                      /*bilinear*/ 0, /*zeros*/ 0,
                                      /*align_corners=*/true)
-                        .to(at::kFloat);
+                        .to(search_neck_xf.scalar_type());
   const double rate = kLambdaU * score;
   state.ma_kernel = state.ma_kernel * (1.0 - rate) + zmap * rate;
   state.zf_update = state.zf * kLambdaS + state.ma_kernel * (1.0 - kLambdaS);
@@ -589,8 +589,8 @@ void OceanPlusNet::set_template_update(TemplateState& state, const at::Tensor& m
   };
   check(ma_kernel, "the moving-average kernel");
   check(zf_update, "the updated kernel");
-  state.ma_kernel = ma_kernel.defined() ? ma_kernel.to(at::kFloat).contiguous() : state.zf;
-  state.zf_update = zf_update.defined() ? zf_update.to(at::kFloat).contiguous() : at::Tensor();
+  state.ma_kernel = ma_kernel.defined() ? ma_kernel.to(state.zf.scalar_type()).contiguous() : state.zf;
+  state.zf_update = zf_update.defined() ? zf_update.to(state.zf.scalar_type()).contiguous() : at::Tensor();
   state.cls_kernels = impl_->cls_encode.encode_kernel(state.zf_update.defined() ? state.zf_update : state.zf);
 }
 

@@ -63,6 +63,7 @@ struct Options {
   std::string preset = "auto";
   int threads = 0;  // 0: the model's preferred count (track::cpu_threads_for)
   std::string device = "cpu";  // cpu, cuda, cuda:N or auto
+  std::string precision = "fp32";  // fp32, fp16 (CUDA) or bf16
   std::string masks_dir;
   std::string jsonl;
   std::string video_out;
@@ -111,6 +112,8 @@ void print_help() {
       "                        core for OceanPlus)\n"
       "  --device D            where the network runs: cpu (default), cuda, cuda:N, or auto (a GPU when\n"
       "                        LibTorch has CUDA and sees one)\n"
+      "  --precision P         what the network computes in: fp32 (default), fp16 (a GPU's tensor cores,\n"
+      "                        channels-last) or bf16; the reduced ones track slightly differently\n"
       "\n"
       "Outputs (all optional; a summary line is always printed):\n"
       "  --masks DIR           one PNG per frame, DIR/<frame stem>.png (DAVIS results layout; video frames are\n"
@@ -188,6 +191,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--preset") o.preset = value();
     else if (a == "--threads") o.threads = parse_int(a, value(), 1);
     else if (a == "--device") o.device = value();
+    else if (a == "--precision") o.precision = value();
     else if (a == "--masks") o.masks_dir = value();
     else if (a == "--jsonl") o.jsonl = value();
     else if (a == "--video-out") o.video_out = value();
@@ -626,7 +630,7 @@ int run(const Options& o) {
   if (!source->next(frame, stem)) throw Error(source->describe() + " has no frame " + std::to_string(o.init_frame));
   const std::vector<InitTarget> targets = initial_targets(o, region, frame, stem);
 
-  const oceanplus::track::ModelHandle handle = oceanplus::track::load_tracking_model(o.model, o.device);
+  const oceanplus::track::ModelHandle handle = oceanplus::track::load_tracking_model(o.model, o.device, o.precision);
   const auto& model = handle.model;
   if (handle.random_weights) {
     warn("--model " + o.model + ": random weights, the tracking results are meaningless (demos and tests only)");

@@ -21,6 +21,7 @@ struct ModelHandle {
   // nanotrack (box only).
   std::string default_preset;
   std::string device = "cpu";   // where the network runs: "cpu" or "cuda[:N]"
+  std::string precision = "fp32";  // what it computes in: "fp32", "fp16" or "bf16"
 };
 
 // Where to run a model: "cpu", "cuda", "cuda:N", or "auto" (the first GPU when LibTorch has CUDA and sees one, else
@@ -42,7 +43,11 @@ std::string default_model_file();
 // "random-lite" (NanoTrack v2 + mask head, random weights), or a weights file. Errors (oceanplus::Error,
 // io::WeightsError) name the file and the problem.
 // device: as resolve_device() takes it.
-ModelHandle load_tracking_model(const std::string& spec, const std::string& device = "cpu");
+// precision: "fp32" (default), "fp16" (float16 weights and activations, channels-last: a GPU's tensor cores; CUDA
+// only) or "bf16" (bfloat16, channels-last; CPU or GPU). The reduced ones trade a looser match with the float32 path
+// (docs/BENCHMARKS.md) for speed; anything else is an error.
+ModelHandle load_tracking_model(const std::string& spec, const std::string& device = "cpu",
+                                const std::string& precision = "fp32");
 
 // The preset for DAVIS evaluation: OceanPlus's davis2016/davis2017 presets, or the model's own default.
 std::string davis_preset(const ModelHandle& model, int n_objects);

@@ -30,6 +30,7 @@ std::shared_ptr<NanoTrackModel> NanoTrackModel::from_state(const io::StateDict& 
   } else if (net->version() != nn::NanoTrackVersion::V2) {
     throw Error(state.source + ": the OceanPlus-Lite mask head is built on NanoTrack v2 (16×16 features), not v3");
   }
+  if (head) head->to_compute(options);
   return std::make_shared<NanoTrackModel>(std::move(net), std::move(head));
 }
 
