@@ -84,7 +84,7 @@ phase "kernel benchmarks"
 ./build-gpu/bench/oceanplus-bench-kernels 2>&1 | tail -20
 
 phase "network benchmarks (OceanPlus MSS/MMS at 255/287: template, frame and per-stage medians)"
-./build-gpu/bench/oceanplus-bench-network --device cuda --runs 100 --warmup 10 2>&1 | tail -12
+./build-gpu/bench/oceanplus-bench-network --device cuda --runs 100 --warmup 10 --precision fp16 2>&1 | tail -16
 ./build-gpu/bench/oceanplus-bench-network --device cpu --threads "$(nproc)" --runs 10 --warmup 2 2>&1 | tail -12
 
 phase "tracker benchmarks (vtest 768x576; box 638,238,48,84 gives search 255, box 700,300,20,30 gives 287)"
@@ -94,11 +94,14 @@ for spec in models/oceanplus-lite.pt random-mss random-mms; do
   $bench --model "$spec" --device cuda --count 200 2>&1 | tail -2
   $bench --model "$spec" --device cuda --count 200 --frame-step off 2>&1 | tail -2
   $bench --model "$spec" --device cuda --count 100 --targets 4 2>&1 | tail -2
+  $bench --model "$spec" --device cuda --count 200 --precision fp16 2>&1 | tail -2
+  $bench --model "$spec" --device cuda --count 100 --targets 4 --precision fp16 2>&1 | tail -2
   $bench --model "$spec" --device cpu --count 20 2>&1 | tail -2
 done
 for spec in random-mss random-mms; do
   $bench --model "$spec" --device cuda --count 200 --box $small_box 2>&1 | tail -2
   $bench --model "$spec" --device cuda --count 100 --box $small_box --targets 4 2>&1 | tail -2
+  $bench --model "$spec" --device cuda --count 200 --box $small_box --precision fp16 2>&1 | tail -2
   $bench --model "$spec" --device cpu --count 20 --box $small_box 2>&1 | tail -2
 done
 

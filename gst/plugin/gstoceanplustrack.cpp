@@ -80,6 +80,7 @@ enum {
   PROP_VARIANT,
   PROP_PRESET,
   PROP_DEVICE,
+  PROP_PRECISION,
   PROP_THREADS,
   PROP_MASK_THRESHOLD,
   PROP_LOST_THRESHOLD,
@@ -107,6 +108,7 @@ enum {
 #define DEFAULT_VARIANT GST_OCEANPLUS_VARIANT_AUTO
 #define DEFAULT_PRESET "auto"
 #define DEFAULT_DEVICE GST_OCEANPLUS_DEVICE_AUTO
+#define DEFAULT_PRECISION GST_OCEANPLUS_PRECISION_FP32
 #define DEFAULT_THREADS 0
 #define DEFAULT_MASK_THRESHOLD -1.0
 #define DEFAULT_LOST_THRESHOLD 0.3
@@ -122,10 +124,16 @@ enum {
 #define TRACK_FORMATS \
   "{ BGR, RGB, BGRx, RGBx, xBGR, xRGB, BGRA, RGBA, ABGR, ARGB, I420, YV12, NV12, NV21, Y42B, Y444, YUY2, UYVY, GRAY8 }"
 
+/* Frames in GStreamer's CUDA memory (after nvh264dec, cudaupload, ...) are taken as well: mapping one for reading
+ * downloads it once, and the buffer goes on unchanged, still on the GPU, so no cudadownload is needed in front. */
+#define TRACK_CUDA_FORMATS "{ BGRx, RGBx, BGRA, RGBA, I420, YV12, NV12, NV21, Y444 }"
+#define TRACK_CAPS \
+  GST_VIDEO_CAPS_MAKE (TRACK_FORMATS) ";" GST_VIDEO_CAPS_MAKE_WITH_FEATURES ("memory:CUDAMemory", TRACK_CUDA_FORMATS)
+
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (TRACK_FORMATS)));
+    GST_STATIC_CAPS (TRACK_CAPS));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (TRACK_FORMATS)));
+    GST_STATIC_CAPS (TRACK_CAPS));
 
 static guint track_signals[LAST_SIGNAL] = { 0 };
 
@@ -137,6 +145,7 @@ struct Settings {
   GstOceanPlusVariant variant = DEFAULT_VARIANT;
   std::string preset = DEFAULT_PRESET;
   GstOceanPlusDevice device = DEFAULT_DEVICE;
+  GstOceanPlusPrecision precision = DEFAULT_PRECISION;
   guint threads = DEFAULT_THREADS;
   gdouble mask_threshold = DEFAULT_MASK_THRESHOLD;
   gdouble lost_threshold = DEFAULT_LOST_THRESHOLD;
@@ -216,6 +225,21 @@ gst_oceanplus_device_get_type (void)
   };
   if (g_once_init_enter (&type))
     g_once_init_leave (&type, g_enum_register_static ("GstOceanPlusDevice", values));
+  return type;
+}
+
+static GType
+gst_oceanplus_precision_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_OCEANPLUS_PRECISION_FP32, "float32", "fp32"},
+    {GST_OCEANPLUS_PRECISION_FP16, "float16, channels-last (GPU only)", "fp16"},
+    {GST_OCEANPLUS_PRECISION_BF16, "bfloat16, channels-last", "bf16"},
+    {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstOceanPlusPrecision", values));
   return type;
 }
 
@@ -377,6 +401,9 @@ gst_oceanplus_track_set_property (GObject * object, guint prop_id, const GValue 
     case PROP_DEVICE:
       s.device = (GstOceanPlusDevice) g_value_get_enum (value);
       break;
+    case PROP_PRECISION:
+      s.precision = (GstOceanPlusPrecision) g_value_get_enum (value);
+      break;
     case PROP_THREADS:
       s.threads = g_value_get_uint (value);
       break;
@@ -447,6 +474,9 @@ gst_oceanplus_track_get_property (GObject * object, guint prop_id, GValue * valu
       break;
     case PROP_DEVICE:
       g_value_set_enum (value, s.device);
+      break;
+    case PROP_PRECISION:
+      g_value_set_enum (value, s.precision);
       break;
     case PROP_THREADS:
       g_value_set_uint (value, s.threads);
@@ -571,6 +601,7 @@ gst_oceanplus_track_start (GstBaseTransform * trans)
   choice.file = settings.model;
   choice.variant = (oceanplus::gst::ModelVariant) settings.variant;
   choice.device = (oceanplus::gst::ComputeDevice) settings.device;
+  choice.precision = (oceanplus::gst::Precision) settings.precision;
   choice.threads = (int) settings.threads;
 
   // A bad preset name fails before the (slower) model load.
@@ -1130,6 +1161,10 @@ gst_oceanplus_track_class_init (GstOceanPlusTrackClass * klass)
   g_object_class_install_property (gobject_class, PROP_DEVICE,
       g_param_spec_enum ("device", "Device", "Where the network runs", gst_oceanplus_device_get_type (),
           DEFAULT_DEVICE, ready));
+  g_object_class_install_property (gobject_class, PROP_PRECISION,
+      g_param_spec_enum ("precision", "Precision",
+          "What the network computes in: fp32, or fp16 on a GPU for speed (boxes and masks then differ slightly)",
+          gst_oceanplus_precision_get_type (), DEFAULT_PRECISION, ready));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_uint ("threads", "CPU threads", "CPU threads for the network (0: the model's best count: 1 for the small default model, one per core for OceanPlus)", 0, 256,
           DEFAULT_THREADS, ready));
@@ -1230,6 +1265,7 @@ gst_oceanplus_track_class_init (GstOceanPlusTrackClass * klass)
 
   gst_type_mark_as_plugin_api (gst_oceanplus_variant_get_type (), (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (gst_oceanplus_device_get_type (), (GstPluginAPIFlags) 0);
+  gst_type_mark_as_plugin_api (gst_oceanplus_precision_get_type (), (GstPluginAPIFlags) 0);
 }
 
 static void

@@ -35,6 +35,18 @@ typedef enum {
   GST_OCEANPLUS_DEVICE_CUDA = 2,
 } GstOceanPlusDevice;
 
+/**
+ * GstOceanPlusPrecision:
+ * @GST_OCEANPLUS_PRECISION_FP32: float32 (the reference numbers)
+ * @GST_OCEANPLUS_PRECISION_FP16: float16, channels-last: a GPU's tensor cores (an error on the CPU)
+ * @GST_OCEANPLUS_PRECISION_BF16: bfloat16, channels-last (tracks visibly less exactly)
+ */
+typedef enum {
+  GST_OCEANPLUS_PRECISION_FP32 = 0,
+  GST_OCEANPLUS_PRECISION_FP16 = 1,
+  GST_OCEANPLUS_PRECISION_BF16 = 2,
+} GstOceanPlusPrecision;
+
 GST_ELEMENT_REGISTER_DECLARE (oceanplustrack);
 
 G_END_DECLS

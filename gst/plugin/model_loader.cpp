@@ -27,7 +27,10 @@ LoadedModel load_model(const ModelChoice& choice) {
   LoadedModel loaded;
   const std::string file = choice.file.empty() ? track::default_model_file() : choice.file;
   // No trained model installed: random weights keep the pipeline running end to end (the masks mean nothing).
-  track::ModelHandle handle = track::load_tracking_model(file.empty() ? "random-lite" : file, device);
+  const char* precision = choice.precision == Precision::Fp16 ? "fp16"
+                          : choice.precision == Precision::Bf16 ? "bf16"
+                                                                : "fp32";
+  track::ModelHandle handle = track::load_tracking_model(file.empty() ? "random-lite" : file, device, precision);
   if (choice.variant != ModelVariant::Auto) {
     auto* oceanplus = dynamic_cast<track::OceanPlusModel*>(handle.model.get());
     const bool want_mms = choice.variant == ModelVariant::Mms;
@@ -45,6 +48,7 @@ LoadedModel load_model(const ModelChoice& choice) {
   loaded.description = handle.model->name() + (handle.random_weights ? " with random weights (no trained model is installed)"
                                                                       : " from " + file);
   loaded.description += ", " + handle.device;
+  if (handle.precision != "fp32") loaded.description += " in " + handle.precision;
   loaded.default_preset = handle.default_preset;
   loaded.threads = track::cpu_threads_for(handle, choice.threads);
   if (handle.device == "cpu") {

@@ -11,11 +11,13 @@ namespace oceanplus::gst {
 
 enum class ModelVariant { Auto = 0, Mss = 1, Mms = 2 };
 enum class ComputeDevice { Auto = 0, Cpu = 1, Cuda = 2 };
+enum class Precision { Fp32 = 0, Fp16 = 1, Bf16 = 2 };
 
 struct ModelChoice {
   std::string file;  // empty: the model shipped with the project (track::default_model_file())
   ModelVariant variant = ModelVariant::Auto;
   ComputeDevice device = ComputeDevice::Auto;
+  Precision precision = Precision::Fp32;
   int threads = 0;  // CPU threads for the network; 0 = the model's preferred count (track::cpu_threads_for)
 };
 

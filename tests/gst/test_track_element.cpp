@@ -511,6 +511,90 @@ TEST(TrackElement, DeviceCudaWithoutAGpuIsAnElementErrorSayingWhy) {
   EXPECT_NE(text.find("no CUDA support"), std::string::npos) << text;
 }
 
+TEST(TrackElement, PrecisionFp16OnTheCpuIsAnElementErrorSayingWhy) {
+  const std::string text = first_error("device=cpu precision=fp16");
+  EXPECT_NE(text.find("fp16 needs a CUDA device"), std::string::npos) << text;
+}
+
+TEST(TrackElement, Bfloat16PrecisionTracks) {
+  Tracked t("init-box=64,60,80,80 cyclic-init=false precision=bf16");
+  for (int i = 0; i < 3; ++i) {
+    BufferRef out(t.push(2 * i));
+    ASSERT_NE(out.buffer, nullptr);
+    ASSERT_EQ(track_metas(out).size(), 1u) << "buffer " << i;
+  }
+  gint precision = -1;
+  g_object_get(t.element(), "precision", &precision, nullptr);
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(t.element()), "precision");
+  ASSERT_NE(spec, nullptr);
+  const GEnumValue* bf16 = g_enum_get_value_by_nick(G_PARAM_SPEC_ENUM(spec)->enum_class, "bf16");
+  ASSERT_NE(bf16, nullptr);
+  EXPECT_EQ(precision, bf16->value);
+}
+
+// Frames in GStreamer's CUDA memory: the caps feature is negotiated through (downstream gets the same CUDA caps) and
+// the frame is read through the memory's own map. The buffer here is system memory under CUDA caps, which the map
+// reads alike; a real CUDA buffer needs a GPU (the next test).
+TEST(TrackElement, CudaMemoryCapsAreAcceptedAndPassedOn) {
+  Tracked t("init-box=64,60,80,80 cyclic-init=false", GST_VIDEO_FORMAT_NV12, 320, 240);
+  gst_harness_set_src_caps_str(t.harness(),
+                               "video/x-raw(memory:CUDAMemory),format=NV12,width=320,height=240,framerate=10/1");
+  BufferRef out(t.push());
+  ASSERT_NE(out.buffer, nullptr);
+  EXPECT_EQ(track_metas(out).size(), 1u);
+  GstCaps* downstream = gst_pad_get_current_caps(t.harness()->sinkpad);
+  ASSERT_NE(downstream, nullptr);
+  EXPECT_TRUE(gst_caps_features_contains(gst_caps_get_features(downstream, 0), "memory:CUDAMemory"))
+      << gst_caps_to_string(downstream);
+  gst_caps_unref(downstream);
+}
+
+// cudaupload → oceanplustrack → cudadownload: needs GStreamer's CUDA elements and a GPU (skips otherwise).
+TEST(TrackElement, FramesUploadedToTheGpuAreTracked) {
+  for (const char* factory : {"cudaupload", "cudadownload"}) {
+    GstElementFactory* f = gst_element_factory_find(factory);
+    if (!f) GTEST_SKIP() << factory << " is not installed (GStreamer's nvcodec plugin with a GPU and its driver)";
+    gst_object_unref(f);
+  }
+  GError* error = nullptr;
+  GstElement* pipeline = gst_parse_launch(
+      "videotestsrc num-buffers=5 ! video/x-raw,format=NV12,width=320,height=240 ! cudaupload ! "
+      "oceanplustrack init-box=64,60,80,80 cyclic-init=false ! cudadownload ! fakesink name=sink",
+      &error);
+  ASSERT_EQ(error, nullptr);
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  GstPad* pad = gst_element_get_static_pad(sink, "sink");
+  int with_meta = 0;
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER,
+                    [](GstPad*, GstPadProbeInfo* info, gpointer data) {
+                      if (!track_metas(GST_PAD_PROBE_INFO_BUFFER(info)).empty()) ++*static_cast<int*>(data);
+                      return GST_PAD_PROBE_OK;
+                    },
+                    &with_meta, nullptr);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  GstMessage* m = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
+                                             (GstMessageType)(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
+  std::string failure;
+  if (m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
+    GError* e = nullptr;
+    gst_message_parse_error(m, &e, nullptr);
+    failure = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(m))) + ": " + e->message;
+    g_error_free(e);
+  }
+  if (m) gst_message_unref(m);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pad);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+  if (failure.find("cuda") != std::string::npos && failure.find("oceanplustrack") == std::string::npos) {
+    GTEST_SKIP() << "GStreamer's CUDA elements could not start (no GPU?): " << failure;
+  }
+  EXPECT_EQ(failure, "");
+  EXPECT_EQ(with_meta, 5);
+}
+
 TEST(TrackElement, UnsupportedCapsFailNegotiationWithAMessage) {
   GstHarness* h = gst_harness_new_parse("oceanplustrack");
   GstBus* bus = gst_bus_new();
