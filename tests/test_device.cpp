@@ -353,9 +353,30 @@ INSTANTIATE_TEST_SUITE_P(Models, FrameStepOnCpu, ::testing::Values("default", "r
 // Several targets in one batched frame step (Tracker::track_all) against each target stepping alone: the same
 // tracks. A tracker on the classic path in the same call steps on its own.
 TEST(FrameStepBatch, SeveralTargetsInOnePassFollowTheSameTracks) {
-  for (const std::string spec : {"default", "random-lite", "random-mss", "random-mms"}) {
-    if (spec == "default" && track::default_model_file().empty()) continue;
-    const track::ModelHandle h = track::load_tracking_model(spec, "cpu");
+  struct Case {
+    std::string spec;
+    track::ModelHandle h;
+  };
+  std::vector<Case> cases;
+  for (const std::string device : {"cpu", "cuda"}) {
+    if (device == "cuda" && !(gpu_present() && track::frame_step_has_cuda())) continue;
+    for (const std::string spec : {"default", "random-lite", "random-mss", "random-mms"}) {
+      if (spec == "default" && track::default_model_file().empty()) continue;
+      cases.push_back({spec + " on " + device, track::load_tracking_model(spec, device)});
+    }
+  }
+  // OceanPlus on the CPU without oneDNN: the batched pass (with oneDNN each target gets its own pass).
+  for (const nn::MaskDecoder decoder : {nn::MaskDecoder::MSS, nn::MaskDecoder::MMS}) {
+    nn::LoadOptions no_onednn;
+    no_onednn.use_onednn = false;
+    track::ModelHandle h;
+    h.model = track::OceanPlusModel::synthetic(decoder, 1, no_onednn);
+    h.default_preset = "vot2020";
+    cases.push_back({std::string("random-") + (decoder == nn::MaskDecoder::MSS ? "mss" : "mms") + " batched on cpu", h});
+  }
+  for (const Case& c : cases) {
+    const std::string& spec = c.spec;
+    const track::ModelHandle& h = c.h;
     const std::vector<cv::Mat> frames = sample_frames();
     const std::vector<cv::Rect2d> boxes = {{638, 238, 48, 84}, {400, 300, 40, 90}, {4, 200, 60, 90}};
     std::vector<std::unique_ptr<track::Tracker>> together, alone;
@@ -368,7 +389,7 @@ TEST(FrameStepBatch, SeveralTargetsInOnePassFollowTheSameTracks) {
     }
     std::vector<track::Tracker*> batch;
     for (auto& t : together) batch.push_back(t.get());
-    const bool oceanplus = spec == "random-mss" || spec == "random-mms";
+    const bool oceanplus = spec.find("random-mss") == 0 || spec.find("random-mms") == 0;
     const int steps = oceanplus ? 2 : 6;
     for (int i = 1; i <= steps; ++i) {
       std::vector<track::StepTrace> traces;

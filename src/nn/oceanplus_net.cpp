@@ -425,6 +425,7 @@ io::StateDict OceanPlusNet::synthetic_weights(MaskDecoder decoder, uint64_t seed
 }
 
 MaskDecoder OceanPlusNet::decoder() const { return impl_->decoder; }
+bool OceanPlusNet::on_onednn() const { return impl_->neck.on_onednn(); }
 const std::vector<std::string>& OceanPlusNet::used_keys() const { return impl_->used_keys; }
 const std::vector<std::string>& OceanPlusNet::skipped_keys() const { return impl_->skipped_keys; }
 

@@ -72,6 +72,8 @@ class OceanPlusNet {
   MaskDecoder decoder() const;
   // Where the weights are (LoadOptions::device); inputs must be there too.
   at::Device device() const { return device_; }
+  // Whether its convolutions run on oneDNN directly (the CPU's fast path, which takes batches of one).
+  bool on_onednn() const;
   // Keys the network read, and keys it knows but does not use at inference (for tests and diagnostics).
   const std::vector<std::string>& used_keys() const;
   const std::vector<std::string>& skipped_keys() const;

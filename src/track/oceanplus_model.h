@@ -41,8 +41,8 @@ class OceanPlusModel : public TrackingModel {
   bool has_frame_step() const override { return frame_step_available(net_->device()); }
   bool prefers_frame_step() const override { return frame_step_preferred(net_->device()); }
   void frame_step(TargetFeatures& target, const FrameStepInput& in, FrameStepOutput& out) override;
-  // Several targets of one frame in one network pass (OceanPlusNet::track_batch). Their last_output stays empty;
-  // last_neck_xf (the template update's input) is kept.
+  // Several targets of one frame in one network pass (OceanPlusNet::track_batch; on the CPU's oneDNN path one pass
+  // each). Their last_output stays empty; last_neck_xf (the template update's input) is kept.
   void frame_step_batch(const std::vector<TargetFeatures*>& targets, const std::vector<FrameStepInput>& in,
                         std::vector<FrameStepOutput>& out) override;
 
