@@ -19,6 +19,7 @@
 #include "track/model_factory.h"
 #include "track/nanotrack_model.h"
 #include "track/oceanplus_model.h"
+#include "track/track_session.h"
 #include "track/tracker.h"
 
 using namespace oceanplus;
@@ -457,4 +458,150 @@ TEST(FrameStepBatch, OceanPlusBatchEqualsOneTargetAtATime) {
     }
     EXPECT_THROW(net.track_batch({&states[0], &states[1]}, x), Error) << "two states for three crops";
   }
+}
+
+namespace {
+
+// The kernels' YUV → BGR (BT.601 limited range, integer form, chroma from the pixel's 2×2 block), so that a test can
+// build the BGR picture a decoder's frame stands for, pixel for pixel.
+cv::Mat bgr_of_i420(const cv::Mat& i420, int width, int height) {
+  cv::Mat bgr(height, width, CV_8UC3);
+  const uint8_t* y_plane = i420.data;
+  const uint8_t* u_plane = y_plane + width * height;
+  const uint8_t* v_plane = u_plane + (width / 2) * (height / 2);
+  auto clamp = [](int v) { return static_cast<uint8_t>(std::min(255, std::max(0, v))); };
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      const int c = y_plane[y * width + x] - 16, d = u_plane[(y / 2) * (width / 2) + x / 2] - 128,
+                e = v_plane[(y / 2) * (width / 2) + x / 2] - 128;
+      cv::Vec3b& p = bgr.at<cv::Vec3b>(y, x);
+      p[2] = clamp((298 * c + 409 * e + 128) >> 8);
+      p[1] = clamp((298 * c - 100 * d - 208 * e + 128) >> 8);
+      p[0] = clamp((298 * c + 516 * d + 128) >> 8);
+    }
+  }
+  return bgr;
+}
+
+// A frame in the decoder layouts: I420 (cv's planar YUV, 1.5 rows per row) and NV12 built from it.
+struct YuvFrame {
+  cv::Mat i420, nv12_y, nv12_uv, bgr;
+  track::FrameSource source(int format) const {
+    track::FrameSource s;
+    s.image.format = format;
+    s.image.width = bgr.cols;
+    s.image.height = bgr.rows;
+    const int w = bgr.cols, h = bgr.rows;
+    if (format == OCEANPLUS_PIXEL_I420) {
+      s.image.planes[0] = i420.data;
+      s.image.planes[1] = i420.data + w * h;
+      s.image.planes[2] = i420.data + w * h + (w / 2) * (h / 2);
+      s.image.strides[0] = w;
+      s.image.strides[1] = s.image.strides[2] = w / 2;
+    } else {
+      s.image.planes[0] = nv12_y.data;
+      s.image.planes[1] = nv12_uv.data;
+      s.image.strides[0] = static_cast<int>(nv12_y.step[0]);
+      s.image.strides[1] = static_cast<int>(nv12_uv.step[0]);
+    }
+    return s;
+  }
+};
+
+YuvFrame yuv_frame(const cv::Mat& bgr) {
+  YuvFrame f;
+  const int w = bgr.cols, h = bgr.rows;
+  cv::cvtColor(bgr, f.i420, cv::COLOR_BGR2YUV_I420);
+  // NV12 with padded rows (stride beyond the width), as decoders allocate them.
+  cv::Mat y_padded(h, w + 32, CV_8U, cv::Scalar(0)), uv_padded(h / 2, w + 32, CV_8U, cv::Scalar(0));
+  f.i420(cv::Rect(0, 0, w, h)).copyTo(y_padded(cv::Rect(0, 0, w, h)));
+  const uint8_t* u = f.i420.data + w * h;
+  const uint8_t* v = u + (w / 2) * (h / 2);
+  for (int y = 0; y < h / 2; ++y) {
+    for (int x = 0; x < w / 2; ++x) {
+      uv_padded.at<uint8_t>(y, 2 * x) = u[y * (w / 2) + x];
+      uv_padded.at<uint8_t>(y, 2 * x + 1) = v[y * (w / 2) + x];
+    }
+  }
+  f.nv12_y = y_padded(cv::Rect(0, 0, w, h));
+  f.nv12_uv = uv_padded(cv::Rect(0, 0, w, h / 2));
+  f.bgr = bgr_of_i420(f.i420, w, h);
+  return f;
+}
+
+}  // namespace
+
+// A decoder's frame (I420, NV12 with padded rows) read in place by the frame step's crop kernel, without a BGR copy:
+// the same track as the BGR picture it stands for.
+TEST(FrameSourceStep, DecoderFramesTrackLikeTheirBgrPicture) {
+  const std::string spec = track::default_model_file().empty() ? "random-lite" : "default";
+  const track::ModelHandle h = track::load_tracking_model(spec, "cpu");
+  std::vector<YuvFrame> frames;
+  for (const cv::Mat& bgr : sample_frames()) frames.push_back(yuv_frame(bgr));
+  for (const int format : {OCEANPLUS_PIXEL_I420, OCEANPLUS_PIXEL_NV12}) {
+    track::Tracker from_bgr(h.model, track::preset(h.default_preset));
+    track::Tracker from_source(h.model, track::preset(h.default_preset));
+    from_bgr.set_frame_step(track::FrameStepMode::On);
+    from_source.set_frame_step(track::FrameStepMode::On);
+    const cv::Rect2d box(638, 238, 48, 84);
+    from_bgr.init_with_box_no_cycles(frames[0].bgr, box);
+    from_source.init_with_box_no_cycles(frames[0].bgr, box);
+    for (size_t i = 1; i < 8; ++i) {
+      const track::TargetResult a = from_bgr.track(frames[i].bgr);
+      const track::FrameSource source = frames[i].source(format);
+      const track::TargetResult b = track::Tracker::track_all({&from_source}, cv::Mat(), &source)[0];
+      EXPECT_NEAR(a.box.x, b.box.x, 1e-9) << format << " frame " << i;
+      EXPECT_NEAR(a.box.y, b.box.y, 1e-9) << format << " frame " << i;
+      EXPECT_NEAR(a.box.width, b.box.width, 1e-9) << format << " frame " << i;
+      EXPECT_NEAR(a.score, b.score, 1e-9) << format << " frame " << i;
+      EXPECT_EQ(cv::countNonZero(a.mask != b.mask), 0) << format << " frame " << i;
+    }
+  }
+}
+
+TEST(FrameSourceStep, SessionStepsFromTheSourceAndAsksForBgrWhenItMust) {
+  const bool trained = !track::default_model_file().empty();  // random weights segment nothing
+  const track::ModelHandle h = track::load_tracking_model(trained ? "default" : "random-lite", "cpu");
+  std::vector<YuvFrame> frames;
+  for (const cv::Mat& bgr : sample_frames()) frames.push_back(yuv_frame(bgr));
+  track::SessionOptions options;
+  options.frame_step = track::FrameStepMode::On;
+  track::TrackSession session(h.model, track::preset(h.default_preset), options);
+  track::TargetRequest request;
+  request.kind = track::TargetRequest::Kind::Box;
+  request.box = cv::Rect2d(638, 238, 48, 84);
+  request.cyclic = false;
+  session.request(request);
+  EXPECT_TRUE(session.needs_bgr_frame()) << "a request waits: its crops are taken on the host";
+  const track::FrameSource first = frames[0].source(OCEANPLUS_PIXEL_NV12);
+  EXPECT_THROW(session.process(cv::Mat(), 0, &first), Error);
+  ASSERT_EQ(session.process(frames[0].bgr, 0, &first).targets.size(), 1u);
+  EXPECT_FALSE(session.needs_bgr_frame());
+  for (int i = 1; i < 4; ++i) {
+    const track::FrameSource source = frames[i].source(OCEANPLUS_PIXEL_NV12);
+    const track::FrameOutput out = session.process(cv::Mat(), i, &source);
+    ASSERT_EQ(out.targets.size(), 1u);
+    EXPECT_GT(out.targets[0].result.box.area(), 0);
+    if (trained) EXPECT_GT(cv::countNonZero(out.targets[0].result.mask), 0);
+  }
+  // A target on the classic path (frame step off) needs the BGR frame.
+  track::TrackSession classic(h.model, track::preset(h.default_preset));
+  classic.request(request);
+  classic.process(frames[0].bgr, 0);
+  EXPECT_TRUE(classic.needs_bgr_frame());
+  const track::FrameSource source = frames[1].source(OCEANPLUS_PIXEL_NV12);
+  EXPECT_THROW(classic.process(cv::Mat(), 1, &source), Error);
+  // A frame source of another size than the BGR frame, a missing plane, a GPU frame for a CPU model: errors.
+  track::Tracker tracker(h.model, track::preset(h.default_preset));
+  tracker.set_frame_step(track::FrameStepMode::On);
+  tracker.init_with_box_no_cycles(frames[0].bgr, request.box);
+  track::FrameSource smaller = source;
+  smaller.image.width -= 2;
+  EXPECT_THROW(track::Tracker::track_all({&tracker}, frames[1].bgr, &smaller), Error);
+  track::FrameSource no_chroma = source;
+  no_chroma.image.planes[1] = nullptr;
+  EXPECT_THROW(track::Tracker::track_all({&tracker}, cv::Mat(), &no_chroma), Error);
+  track::FrameSource on_gpu = source;
+  on_gpu.cuda_device = 0;
+  EXPECT_THROW(track::Tracker::track_all({&tracker}, cv::Mat(), &on_gpu), Error);
 }

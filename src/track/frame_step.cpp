@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "reference/oceanplus_kernels_ref.h"
 #ifdef OCEANPLUS_HAVE_CUDA_GLUE
+#include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAStream.h>
 
 #include "oceanplus_kernels.h"
@@ -24,6 +25,46 @@ oceanplus_image bgr_image(const cv::Mat& frame, const uint8_t* pixels, int strid
   image.planes[0] = pixels;
   image.strides[0] = stride;
   return image;
+}
+
+// Rows and bytes per row of each plane of a frame (only what the pixels take, without the stride's padding).
+struct PlaneShape {
+  int64_t rows, row_bytes;
+};
+std::vector<PlaneShape> plane_shapes(const oceanplus_image& image) {
+  const int64_t w = image.width, h = image.height, cw = (w + 1) / 2, ch = (h + 1) / 2;
+  switch (image.format) {
+    case OCEANPLUS_PIXEL_BGR:
+    case OCEANPLUS_PIXEL_RGB: return {{h, 3 * w}};
+    case OCEANPLUS_PIXEL_RGBA:
+    case OCEANPLUS_PIXEL_BGRX: return {{h, 4 * w}};
+    case OCEANPLUS_PIXEL_NV12: return {{h, w}, {ch, 2 * cw}};
+    case OCEANPLUS_PIXEL_I420: return {{h, w}, {ch, cw}, {ch, cw}};
+    default: throw Error("frame step: unknown pixel format " + std::to_string(image.format));
+  }
+}
+
+void check_source(const FrameSource& source) {
+  const oceanplus_image& image = source.image;
+  if (image.width <= 0 || image.height <= 0) throw Error("frame step: the frame has no pixels");
+  const std::vector<PlaneShape> planes = plane_shapes(image);
+  for (size_t p = 0; p < planes.size(); ++p) {
+    if (!image.planes[p] || image.strides[p] < planes[p].row_bytes) {
+      throw Error("frame step: plane " + std::to_string(p) + " of the frame is missing or its stride (" +
+                  std::to_string(image.strides[p]) + ") is shorter than a row (" +
+                  std::to_string(planes[p].row_bytes) + " bytes)");
+    }
+  }
+}
+
+// The image the crop kernel reads on the CPU: the source (host memory only) or the BGR frame.
+oceanplus_image host_image(const FrameStepInput& in) {
+  if (!in.source) return bgr_image(*in.frame, in.frame->data, static_cast<int>(in.frame->step[0]));
+  if (in.source->cuda_device >= 0) {
+    throw Error("frame step: the frame is on cuda:" + std::to_string(in.source->cuda_device) +
+                " but the model runs on the CPU");
+  }
+  return in.source->image;
 }
 
 // The network's maps, checked against the batch and the score size, made contiguous.
@@ -61,10 +102,9 @@ at::Tensor float_window(const cv::Mat& window, at::Device device) {
 
 void run_on_cpu(const std::vector<FrameStepInput>& in, const std::vector<FrameStepCache*>& caches,
                 const FrameStepNetwork& network, std::vector<FrameStepOutput>& out) {
-  const cv::Mat& frame = *in[0].frame;
   const int64_t count = static_cast<int64_t>(in.size()), n = in[0].crop.output_side;
   at::Tensor crops = at::empty({count, 3, n, n}, at::kFloat);
-  const oceanplus_image image = bgr_image(frame, frame.data, static_cast<int>(frame.step[0]));
+  const oceanplus_image image = host_image(in[0]);
   for (int64_t i = 0; i < count; ++i) {
     check_reference(oceanplus_crop_resize_ref(&image, &in[i].crop, crops[i].data_ptr<float>()), "crop");
   }
@@ -99,12 +139,40 @@ constexpr int64_t kPeakBytes = (sizeof(oceanplus_peak) + kAlign - 1) / kAlign * 
 
 void run_on_cuda(at::Device device, const std::vector<FrameStepInput>& in, const std::vector<FrameStepCache*>& caches,
                  const FrameStepNetwork& network, std::vector<FrameStepOutput>& out) {
-  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(device.index()).stream();
-  const cv::Mat frame = in[0].frame->isContinuous() ? *in[0].frame : in[0].frame->clone();
-  // The one upload of the step: the frame's bytes, whatever the number of targets.
-  const at::Tensor frame_on_device =
-      at::from_blob(frame.data, {frame.rows, frame.cols, 3}, at::kByte).to(device, /*non_blocking=*/false);
-  const oceanplus_image image = bgr_image(frame, frame_on_device.data_ptr<uint8_t>(), frame.cols * 3);
+  const int device_index = device.has_index() ? device.index() : static_cast<int>(c10::cuda::current_device());
+  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(device_index).stream();
+  oceanplus_image image{};
+  at::Tensor frame_on_device;
+  const FrameSource* source = in[0].source;
+  if (source && source->cuda_device >= 0) {
+    // Already on a GPU (GStreamer's CUDA memory): no upload at all. The producer has finished writing it (its map
+    // synchronised), so the crop kernel may read it on this stream.
+    if (source->cuda_device != device_index) {
+      throw Error("frame step: the frame is on cuda:" + std::to_string(source->cuda_device) +
+                  " but the model runs on cuda:" + std::to_string(device_index));
+    }
+    image = source->image;
+  } else {
+    // The one upload of the step, whatever the number of targets: the frame's planes packed row after row.
+    image = source ? source->image : bgr_image(*in[0].frame, in[0].frame->data, static_cast<int>(in[0].frame->step[0]));
+    const std::vector<PlaneShape> planes = plane_shapes(image);
+    int64_t total = 0;
+    for (const PlaneShape& p : planes) total += p.rows * p.row_bytes;
+    at::Tensor packed = at::empty({total}, at::TensorOptions().dtype(at::kByte).pinned_memory(true));
+    uint8_t* dst = packed.data_ptr<uint8_t>();
+    std::vector<int64_t> plane_offset;
+    for (size_t p = 0; p < planes.size(); ++p) {
+      plane_offset.push_back(dst - packed.data_ptr<uint8_t>());
+      for (int64_t row = 0; row < planes[p].rows; ++row, dst += planes[p].row_bytes) {
+        std::memcpy(dst, image.planes[p] + row * image.strides[p], planes[p].row_bytes);
+      }
+    }
+    frame_on_device = packed.to(device, /*non_blocking=*/true);
+    for (size_t p = 0; p < planes.size(); ++p) {
+      image.planes[p] = frame_on_device.data_ptr<uint8_t>() + plane_offset[p];
+      image.strides[p] = static_cast<int>(planes[p].row_bytes);
+    }
+  }
   const int64_t count = static_cast<int64_t>(in.size()), n = in[0].crop.output_side;
   at::Tensor crops = at::empty({count, 3, n, n}, at::TensorOptions().dtype(at::kFloat).device(device));
   for (int64_t i = 0; i < count; ++i) {
@@ -171,10 +239,12 @@ void run_frame_steps(at::Device device, const std::vector<FrameStepInput>& in,
   if (caches.size() != in.size()) throw Error("frame step: one cache per target is needed");
   const FrameStepInput& first = in[0];
   for (const FrameStepInput& step : in) {
-    if (!step.frame || step.frame->empty() || step.frame->type() != CV_8UC3) {
-      throw Error("frame step: expected an 8-bit BGR frame");
+    if (step.source) {
+      check_source(*step.source);
+    } else if (!step.frame || step.frame->empty() || step.frame->type() != CV_8UC3) {
+      throw Error("frame step: expected an 8-bit BGR frame or a frame source");
     }
-    if (step.frame != first.frame || step.crop.output_side != first.crop.output_side ||
+    if (step.frame != first.frame || step.source != first.source || step.crop.output_side != first.crop.output_side ||
         step.peak.score_size != first.peak.score_size || step.peak.activation != first.peak.activation) {
       throw Error("frame step: targets batched together must share the frame, the search size and the score map");
     }

@@ -39,11 +39,20 @@ struct SearchResult {
   cv::Mat mask_prob;            // S'×S' CV_32F foreground probability over the search crop; empty without a mask head
 };
 
+// A frame as it lies in memory, for the frame step's crop kernel to read in place: another pixel format than BGR
+// (NV12 or I420 from a decoder), or a buffer already on a GPU (GStreamer's CUDA memory), which then needs no upload.
+struct FrameSource {
+  oceanplus_image image{};  // format, size, planes and strides (kernels/oceanplus_kernels_common.h)
+  int cuda_device = -1;     // -1: the planes are host memory; N: device pointers on CUDA device N
+};
+
 // One tracking step done where the model runs, with the kernels of kernels/: crop from the frame, network, peak
-// choice and mask paste-back in a single call. On a GPU the frame goes up once and only the peak and the mask's ROI
-// come back. The tracker fills every parameter except peak.activation, which the model sets.
+// choice and mask paste-back in a single call. On a GPU the frame goes up once (not at all when it is there
+// already) and only the peak and the mask's ROI come back. The tracker fills every parameter except
+// peak.activation, which the model sets.
 struct FrameStepInput {
-  const cv::Mat* frame = nullptr;  // the host BGR frame (CV_8UC3)
+  const cv::Mat* frame = nullptr;          // the host BGR frame (CV_8UC3), or null when `source` is given
+  const FrameSource* source = nullptr;     // when set, the crop reads this instead of `frame`
   oceanplus_crop_params crop{};
   oceanplus_peak_params peak{};
   const cv::Mat* window = nullptr;  // S×S CV_64F cosine window

@@ -176,6 +176,7 @@ void TrackSession::apply(const TargetRequest& request, const cv::Mat& frame, int
   }
   // Initialise a fresh tracker first: a rejected region must leave an existing target as it was.
   auto tracker = std::make_unique<Tracker>(model_, params_for_targets(), static_cast<int>(id & 0x7fffffff));
+  tracker->set_frame_step(options_.frame_step);
   InitReport report;
   try {
     if (request.kind == Kind::Box) {
@@ -207,7 +208,19 @@ void TrackSession::apply(const TargetRequest& request, const cv::Mat& frame, int
   initialised_now[id] = true;
 }
 
-FrameOutput TrackSession::process(const cv::Mat& frame, int64_t time) {
+bool TrackSession::needs_bgr_frame() const {
+  if (!pending_.empty()) return true;
+  for (const auto& [id, target] : targets_) {
+    if (!target.tracker->uses_frame_step()) return true;
+  }
+  return false;
+}
+
+FrameOutput TrackSession::process(const cv::Mat& frame, int64_t time, const FrameSource* source) {
+  if (frame.empty() && (!source || needs_bgr_frame())) {
+    throw Error(source ? "this frame needs its BGR picture (a target starts, or one does not take the frame step)"
+                       : "empty frame");
+  }
   FrameOutput out;
   std::map<uint64_t, bool> initialised_now;
   while (!pending_.empty()) {
@@ -221,7 +234,7 @@ FrameOutput TrackSession::process(const cv::Mat& frame, int64_t time) {
   for (auto& [id, target] : targets_) {
     if (!initialised_now.count(id)) stepping.push_back(target.tracker.get());
   }
-  std::vector<TargetResult> stepped = Tracker::track_all(stepping, frame);
+  std::vector<TargetResult> stepped = Tracker::track_all(stepping, frame, source);
   size_t next_result = 0;
 
   for (auto& [id, target] : targets_) {

@@ -34,6 +34,7 @@ struct SessionOptions {
   int lost_patience = 5;    // consecutive low-score frames before the target is reported lost
   size_t max_targets = 16;  // requests beyond this are refused with a warning
   double mask_threshold = -1;  // < 0: the preset's seg_thr
+  FrameStepMode frame_step = FrameStepMode::Auto;  // for targets started from then on (Tracker::set_frame_step)
 };
 
 // A change to the set of targets, applied at the start of the next processed frame.
@@ -95,7 +96,12 @@ class TrackSession {
   size_t pending() const { return pending_.size(); }
 
   // Applies the queued requests on this frame (BGR CV_8UC3), then tracks every other target.
-  FrameOutput process(const cv::Mat& frame, int64_t time = -1);
+  // source (optional): the frame also as it lies in memory (Tracker::track_all); `frame` may then be empty when
+  // needs_bgr_frame() is false, e.g. a GPU decoder's buffer tracked on that GPU without a download.
+  FrameOutput process(const cv::Mat& frame, int64_t time = -1, const FrameSource* source = nullptr);
+  // Whether the next process() needs the BGR frame: requests are waiting (initialisation crops on the host), or a
+  // target does not take the frame step.
+  bool needs_bgr_frame() const;
 
   // Changes taking effect from the next frame.
   void set_options(const SessionOptions& options);

@@ -303,11 +303,13 @@ void Tracker::begin_step(StepTrace& t) const {
   t.s_x_rounded = round_search_side(t.s_x, params_.search_rounding);
 }
 
-FrameStepInput Tracker::frame_step_input(const cv::Mat& frame, StepTrace& t) const {
+FrameStepInput Tracker::frame_step_input(const cv::Size& frame_size, const cv::Mat* frame, const FrameSource* source,
+                                         StepTrace& t) const {
   const ModelGeometry& geo = model_->geometry();
-  t.crop = crop_window_info(frame.rows, frame.cols, pos_.x, pos_.y, t.s_x_rounded, params_.crop_rounding);
+  t.crop = crop_window_info(frame_size.height, frame_size.width, pos_.x, pos_.y, t.s_x_rounded, params_.crop_rounding);
   FrameStepInput step;
-  step.frame = &frame;
+  step.frame = source ? nullptr : frame;
+  step.source = source;
   step.crop.center_x = pos_.x;
   step.crop.center_y = pos_.y;
   step.crop.window_side = t.s_x_rounded;
@@ -326,13 +328,13 @@ FrameStepInput Tracker::frame_step_input(const cv::Mat& frame, StepTrace& t) con
   step.paste.window_x = t.crop.crop_cords[0] - t.crop.pad_info[1];
   step.paste.window_y = t.crop.crop_cords[2] - t.crop.pad_info[0];
   step.paste.window_side = t.crop.crop_cords[1] - t.crop.crop_cords[0] + 1;
-  step.paste.frame_width = frame.cols;
-  step.paste.frame_height = frame.rows;
+  step.paste.frame_width = frame_size.width;
+  step.paste.frame_height = frame_size.height;
   step.paste.threshold = static_cast<float>(params_.seg_thr);
   return step;
 }
 
-TargetResult Tracker::finish_frame_step(const cv::Mat& frame, StepTrace& t, const FrameStepOutput& out) {
+TargetResult Tracker::finish_frame_step(const cv::Size& frame_size, StepTrace& t, const FrameStepOutput& out) {
   auto clock = std::chrono::steady_clock::now();
   const oceanplus_peak& p = out.peak;
   if (p.status != OCEANPLUS_OK) throw Error("frame step: no finite score (the network produced NaN or infinity)");
@@ -343,16 +345,16 @@ TargetResult Tracker::finish_frame_step(const cv::Mat& frame, StepTrace& t, cons
   t.peak.penalty_at_max = p.penalty;
   t.peak.box_crop = {p.box[0], p.box[1], p.box[2], p.box[3]};
   t.peak.lr = t.peak.penalty_at_max * t.peak.score_at_max * params_.lr;
-  apply_peak(frame, t);
+  apply_peak(frame_size, t);
   t.peak_ms = ms_since(clock);
   clock = std::chrono::steady_clock::now();
   t.paste_size = t.crop.crop_cords[1] - t.crop.crop_cords[0] + 1;
-  last_ = make_result_from_roi(out, frame.size());
+  last_ = make_result_from_roi(out, frame_size);
   t.mask_ms = ms_since(clock);
   return last_;
 }
 
-void Tracker::apply_peak(const cv::Mat& frame, StepTrace& t) {
+void Tracker::apply_peak(const cv::Size& frame_size, StepTrace& t) {
   const ModelGeometry& geo = model_->geometry();
   const double target_w_crop = size_.width * t.scale_z, target_h_crop = size_.height * t.scale_z;
   const auto& b = t.peak.box_crop;
@@ -379,7 +381,7 @@ void Tracker::apply_peak(const cv::Mat& frame, StepTrace& t) {
                          ? cv::Size2d(old_size.width * (1 - lr) + lr * t.res_size.width,
                                       old_size.height * (1 - lr) + lr * t.res_size.height)
                          : t.res_size;
-  const double fw = frame.cols, fh = frame.rows;
+  const double fw = frame_size.width, fh = frame_size.height;
   pos_ = cv::Point2d(std::max(0.0, std::min(fw, t.pos_unclamped.x)), std::max(0.0, std::min(fh, t.pos_unclamped.y)));
   size_ = cv::Size2d(std::max(params_.min_target_size, std::min(fw, t.size_unclamped.width)),
                      std::max(params_.min_target_size, std::min(fh, t.size_unclamped.height)));
@@ -394,11 +396,11 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   begin_step(t);
   auto clock = std::chrono::steady_clock::now();
   if (uses_frame_step()) {
-    const FrameStepInput step = frame_step_input(frame, t);
+    const FrameStepInput step = frame_step_input(frame.size(), &frame, nullptr, t);
     FrameStepOutput out;
     model_->frame_step(*features_, step, out);
     t.network_ms = ms_since(clock);  // the whole device step: crop, network, peak and paste-back
-    return finish_frame_step(frame, t, out);
+    return finish_frame_step(frame.size(), t, out);
   }
 
   t.x_crop = crop_subwindow(frame, pos_.x, pos_.y, instance_size_, t.s_x_rounded, pad_colour_, &t.crop,
@@ -423,7 +425,7 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   in.window_influence = params_.window_influence;
   in.lr = params_.lr;
   t.peak = choose_peak(in);
-  apply_peak(frame, t);
+  apply_peak(frame.size(), t);
   t.peak_ms = ms_since(clock);  // includes the template update
   clock = std::chrono::steady_clock::now();
   cv::Mat prob;
@@ -436,13 +438,28 @@ TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   return last_;
 }
 
-std::vector<TargetResult> Tracker::track_all(const std::vector<Tracker*>& trackers, const cv::Mat& frame_in,
+std::vector<TargetResult> Tracker::track_all(const std::vector<Tracker*>& trackers, const cv::Mat& frame,
                                              std::vector<StepTrace>* traces) {
+  return track_all(trackers, frame, nullptr, traces);
+}
+
+std::vector<TargetResult> Tracker::track_all(const std::vector<Tracker*>& trackers, const cv::Mat& frame_in,
+                                             const FrameSource* source, std::vector<StepTrace>* traces) {
   std::vector<TargetResult> results(trackers.size());
   std::vector<StepTrace> local(trackers.size());
   std::vector<StepTrace>& t = traces ? *traces : local;
   t.resize(trackers.size());
-  const cv::Mat frame = as_bgr(frame_in);
+  const cv::Mat frame = frame_in.empty() && source ? cv::Mat() : as_bgr(frame_in);
+  cv::Size frame_size = frame.size();
+  if (source) {
+    const cv::Size source_size(source->image.width, source->image.height);
+    if (!frame.empty() && frame_size != source_size) {
+      throw Error("track_all: the BGR frame (" + std::to_string(frame.cols) + "×" + std::to_string(frame.rows) +
+                  ") and the frame source (" + std::to_string(source_size.width) + "×" +
+                  std::to_string(source_size.height) + ") differ in size");
+    }
+    frame_size = source_size;
+  }
   // Frame-step trackers of one model and one search size share a pass; the rest step on their own.
   std::map<std::pair<const TrackingModel*, int>, std::vector<size_t>> groups;
   for (size_t i = 0; i < trackers.size(); ++i) {
@@ -450,6 +467,9 @@ std::vector<TargetResult> Tracker::track_all(const std::vector<Tracker*>& tracke
     if (!tr.features_) throw Error("track() before initialisation");
     if (tr.uses_frame_step()) {
       groups[{tr.model_.get(), tr.instance_size_}].push_back(i);
+    } else if (frame.empty()) {
+      throw Error("track_all: target " + std::to_string(tr.id()) + " does not take the frame step (a model on the "
+                  "CPU without frame step on), so it needs the BGR frame");
     } else {
       results[i] = tr.track(frame, &t[i]);
     }
@@ -460,7 +480,7 @@ std::vector<TargetResult> Tracker::track_all(const std::vector<Tracker*>& tracke
     for (size_t i : members) {
       Tracker& tr = *trackers[i];
       tr.begin_step(t[i]);
-      inputs.push_back(tr.frame_step_input(frame, t[i]));
+      inputs.push_back(tr.frame_step_input(frame_size, &frame, source, t[i]));
       targets.push_back(tr.features_.get());
     }
     const auto clock = std::chrono::steady_clock::now();
@@ -470,7 +490,7 @@ std::vector<TargetResult> Tracker::track_all(const std::vector<Tracker*>& tracke
     for (size_t k = 0; k < members.size(); ++k) {
       const size_t i = members[k];
       t[i].network_ms = shared_ms;  // the pass's time, split evenly
-      results[i] = trackers[i]->finish_frame_step(frame, t[i], outputs[k]);
+      results[i] = trackers[i]->finish_frame_step(frame_size, t[i], outputs[k]);
     }
   }
   return results;

@@ -110,6 +110,11 @@ class Tracker {
   // traces (optional) receives each tracker's step; a batched pass's time is split evenly between its targets.
   static std::vector<TargetResult> track_all(const std::vector<Tracker*>& trackers, const cv::Mat& frame,
                                              std::vector<StepTrace>* traces = nullptr);
+  // The same with the frame also (or only) as it lies in memory: the trackers that take the frame step crop from
+  // `source` (NV12/I420, or a GPU buffer: no upload), the others need the BGR `frame`, which may be empty when every
+  // tracker takes the frame step. Both must show the same picture at the same size.
+  static std::vector<TargetResult> track_all(const std::vector<Tracker*>& trackers, const cv::Mat& frame,
+                                             const FrameSource* source, std::vector<StepTrace>* traces = nullptr);
 
   // On: throws oceanplus::Error when the model has no frame step. uses_frame_step() is false during the first
   // frame's cyclic passes, which always run the classic way (they need the probability map).
@@ -141,9 +146,11 @@ class Tracker {
   // The step in parts, so that several trackers can share one network pass (track_all): the search window, the
   // frame step's input, the state update from the chosen peak, and the frame step's end.
   void begin_step(StepTrace& t) const;
-  FrameStepInput frame_step_input(const cv::Mat& frame, StepTrace& t) const;
-  void apply_peak(const cv::Mat& frame, StepTrace& t);
-  TargetResult finish_frame_step(const cv::Mat& frame, StepTrace& t, const FrameStepOutput& out);
+  // frame: the BGR frame or null; source: the frame as it lies in memory or null (one of them is given).
+  FrameStepInput frame_step_input(const cv::Size& frame_size, const cv::Mat* frame, const FrameSource* source,
+                                  StepTrace& t) const;
+  void apply_peak(const cv::Size& frame_size, StepTrace& t);
+  TargetResult finish_frame_step(const cv::Size& frame_size, StepTrace& t, const FrameStepOutput& out);
   // The frame-step result: the mask from the ROI the kernels pasted, the polygon from the mask.
   TargetResult make_result_from_roi(const FrameStepOutput& step, const cv::Size& frame_size);
   void fit_first_frame(const cv::Mat& frame, const cv::Mat& mask01, const cv::Point2d& centre, double s_z);
