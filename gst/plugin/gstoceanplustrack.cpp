@@ -81,6 +81,7 @@ enum {
   PROP_PRESET,
   PROP_DEVICE,
   PROP_PRECISION,
+  PROP_FRAME_STEP,
   PROP_THREADS,
   PROP_MASK_THRESHOLD,
   PROP_LOST_THRESHOLD,
@@ -109,6 +110,7 @@ enum {
 #define DEFAULT_PRESET "auto"
 #define DEFAULT_DEVICE GST_OCEANPLUS_DEVICE_AUTO
 #define DEFAULT_PRECISION GST_OCEANPLUS_PRECISION_FP32
+#define DEFAULT_FRAME_STEP GST_OCEANPLUS_FRAME_STEP_AUTO
 #define DEFAULT_THREADS 0
 #define DEFAULT_MASK_THRESHOLD -1.0
 #define DEFAULT_LOST_THRESHOLD 0.3
@@ -146,6 +148,7 @@ struct Settings {
   std::string preset = DEFAULT_PRESET;
   GstOceanPlusDevice device = DEFAULT_DEVICE;
   GstOceanPlusPrecision precision = DEFAULT_PRECISION;
+  GstOceanPlusFrameStep frame_step = DEFAULT_FRAME_STEP;
   guint threads = DEFAULT_THREADS;
   gdouble mask_threshold = DEFAULT_MASK_THRESHOLD;
   gdouble lost_threshold = DEFAULT_LOST_THRESHOLD;
@@ -240,6 +243,21 @@ gst_oceanplus_precision_get_type (void)
   };
   if (g_once_init_enter (&type))
     g_once_init_leave (&type, g_enum_register_static ("GstOceanPlusPrecision", values));
+  return type;
+}
+
+static GType
+gst_oceanplus_frame_step_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_OCEANPLUS_FRAME_STEP_AUTO, "On a GPU, else off", "auto"},
+    {GST_OCEANPLUS_FRAME_STEP_ON, "Always (on the CPU the kernels' references)", "on"},
+    {GST_OCEANPLUS_FRAME_STEP_OFF, "Never (OpenCV crops and paste-back)", "off"},
+    {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstOceanPlusFrameStep", values));
   return type;
 }
 
@@ -404,6 +422,9 @@ gst_oceanplus_track_set_property (GObject * object, guint prop_id, const GValue 
     case PROP_PRECISION:
       s.precision = (GstOceanPlusPrecision) g_value_get_enum (value);
       break;
+    case PROP_FRAME_STEP:
+      s.frame_step = (GstOceanPlusFrameStep) g_value_get_enum (value);
+      break;
     case PROP_THREADS:
       s.threads = g_value_get_uint (value);
       break;
@@ -477,6 +498,9 @@ gst_oceanplus_track_get_property (GObject * object, guint prop_id, GValue * valu
       break;
     case PROP_PRECISION:
       g_value_set_enum (value, s.precision);
+      break;
+    case PROP_FRAME_STEP:
+      g_value_set_enum (value, s.frame_step);
       break;
     case PROP_THREADS:
       g_value_set_uint (value, s.threads);
@@ -734,6 +758,54 @@ frame_to_bgr (GstOceanPlusTrack * self, GstBuffer * buffer)
   return true;
 }
 
+/* The crop kernel's name for a buffer format it reads in place, or -1. */
+static int
+kernel_pixel_format (GstVideoFormat format)
+{
+  switch (format) {
+    case GST_VIDEO_FORMAT_BGR:
+      return OCEANPLUS_PIXEL_BGR;
+    case GST_VIDEO_FORMAT_RGB:
+      return OCEANPLUS_PIXEL_RGB;
+    case GST_VIDEO_FORMAT_RGBA:
+    case GST_VIDEO_FORMAT_RGBx:
+      return OCEANPLUS_PIXEL_RGBA;  /* the fourth byte is never read */
+    case GST_VIDEO_FORMAT_BGRA:
+    case GST_VIDEO_FORMAT_BGRx:
+      return OCEANPLUS_PIXEL_BGRX;
+    case GST_VIDEO_FORMAT_NV12:
+      return OCEANPLUS_PIXEL_NV12;
+    case GST_VIDEO_FORMAT_I420:
+    case GST_VIDEO_FORMAT_YV12:  /* I420 with the chroma planes swapped: taken by component below */
+      return OCEANPLUS_PIXEL_I420;
+    default:
+      return -1;
+  }
+}
+
+/* The mapped frame as the frame step's crop kernel reads it (host memory). */
+static track::FrameSource
+frame_source_of (const GstVideoFrame * frame, int format)
+{
+  track::FrameSource source;
+  source.image.format = format;
+  source.image.width = GST_VIDEO_FRAME_WIDTH (frame);
+  source.image.height = GST_VIDEO_FRAME_HEIGHT (frame);
+  if (format == OCEANPLUS_PIXEL_I420) {
+    const int components[3] = { GST_VIDEO_COMP_Y, GST_VIDEO_COMP_U, GST_VIDEO_COMP_V };
+    for (int i = 0; i < 3; ++i) {
+      source.image.planes[i] = (const uint8_t *) GST_VIDEO_FRAME_COMP_DATA (frame, components[i]);
+      source.image.strides[i] = GST_VIDEO_FRAME_COMP_STRIDE (frame, components[i]);
+    }
+  } else {
+    for (guint i = 0; i < GST_VIDEO_FRAME_N_PLANES (frame) && i < 3; ++i) {
+      source.image.planes[i] = (const uint8_t *) GST_VIDEO_FRAME_PLANE_DATA (frame, i);
+      source.image.strides[i] = GST_VIDEO_FRAME_PLANE_STRIDE (frame, i);
+    }
+  }
+  return source;
+}
+
 /* init-box / init-mask → requests for the targets the properties own (object lock held). Parse problems are
  * returned as warnings. */
 static void
@@ -976,10 +1048,9 @@ gst_oceanplus_track_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   if (trans->segment.format == GST_FORMAT_TIME && GST_BUFFER_PTS_IS_VALID (buffer))
     running_time = gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
 
-  if (!frame_to_bgr (self, buffer))
-    return GST_FLOW_ERROR;
-
   track::SessionOptions options = state->session->options ();
+  options.frame_step = settings.frame_step == GST_OCEANPLUS_FRAME_STEP_ON ? track::FrameStepMode::On
+      : settings.frame_step == GST_OCEANPLUS_FRAME_STEP_OFF ? track::FrameStepMode::Off : track::FrameStepMode::Auto;
   options.lost_score = settings.lost_threshold;
   options.lost_patience = (int) settings.lost_patience;
   options.max_targets = settings.max_targets;
@@ -992,12 +1063,35 @@ gst_oceanplus_track_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
     const int threads = oceanplus::gst::use_cpu_threads (state->threads);
     GST_INFO_OBJECT (self, "network on %d CPU threads", threads);
   }
+  /* When every target takes the frame step and nothing starts on this buffer, the crop kernel reads the buffer in
+   * its own format (no BGR conversion; on a GPU NV12 goes up at half the bytes of BGR). Otherwise: BGR. */
+  const int source_format = kernel_pixel_format (GST_VIDEO_INFO_FORMAT (&state->in_info));
+  const bool from_source = source_format >= 0 && !state->session->needs_bgr_frame ();
+  GstVideoFrame mapped;
+  track::FrameSource source;
+  if (from_source) {
+    if (!gst_video_frame_map (&mapped, &state->in_info, buffer, GST_MAP_READ)) {
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Could not map the video frame."), (NULL));
+      return GST_FLOW_ERROR;
+    }
+    source = frame_source_of (&mapped, source_format);
+    GST_LOG_OBJECT (self, "buffer read in place by the frame step (%s)",
+        gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&state->in_info)));
+  } else if (!frame_to_bgr (self, buffer)) {
+    return GST_FLOW_ERROR;
+  }
   track::FrameOutput out;
+  std::string failure;
   try {
-    out = state->session->process (state->bgr,
-        GST_CLOCK_TIME_IS_VALID (running_time) ? (int64_t) running_time : -1);
+    out = state->session->process (from_source ? cv::Mat () : state->bgr,
+        GST_CLOCK_TIME_IS_VALID (running_time) ? (int64_t) running_time : -1, from_source ? &source : nullptr);
   } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Tracking failed."), ("%s", e.what ()));
+    failure = e.what ();
+  }
+  if (from_source)
+    gst_video_frame_unmap (&mapped);
+  if (!failure.empty ()) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Tracking failed."), ("%s", failure.c_str ()));
     return GST_FLOW_ERROR;
   }
   state->frames++;
@@ -1165,6 +1259,11 @@ gst_oceanplus_track_class_init (GstOceanPlusTrackClass * klass)
       g_param_spec_enum ("precision", "Precision",
           "What the network computes in: fp32, or fp16 on a GPU for speed (boxes and masks then differ slightly)",
           gst_oceanplus_precision_get_type (), DEFAULT_PRECISION, ready));
+  g_object_class_install_property (gobject_class, PROP_FRAME_STEP,
+      g_param_spec_enum ("frame-step", "Frame step",
+          "Run each step as one call of the hot-path kernels around the network (crop straight from the buffer's "
+          "format, peak choice, mask paste-back); auto: on a GPU. Applies to targets started after a change",
+          gst_oceanplus_frame_step_get_type (), DEFAULT_FRAME_STEP, playing));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_uint ("threads", "CPU threads", "CPU threads for the network (0: the model's best count: 1 for the small default model, one per core for OceanPlus)", 0, 256,
           DEFAULT_THREADS, ready));
@@ -1266,6 +1365,7 @@ gst_oceanplus_track_class_init (GstOceanPlusTrackClass * klass)
   gst_type_mark_as_plugin_api (gst_oceanplus_variant_get_type (), (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (gst_oceanplus_device_get_type (), (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (gst_oceanplus_precision_get_type (), (GstPluginAPIFlags) 0);
+  gst_type_mark_as_plugin_api (gst_oceanplus_frame_step_get_type (), (GstPluginAPIFlags) 0);
 }
 
 static void

@@ -47,6 +47,18 @@ typedef enum {
   GST_OCEANPLUS_PRECISION_BF16 = 2,
 } GstOceanPlusPrecision;
 
+/**
+ * GstOceanPlusFrameStep:
+ * @GST_OCEANPLUS_FRAME_STEP_AUTO: on a GPU, else off
+ * @GST_OCEANPLUS_FRAME_STEP_ON: always (on the CPU the kernels' references run)
+ * @GST_OCEANPLUS_FRAME_STEP_OFF: never (OpenCV crops and paste-back)
+ */
+typedef enum {
+  GST_OCEANPLUS_FRAME_STEP_AUTO = 0,
+  GST_OCEANPLUS_FRAME_STEP_ON = 1,
+  GST_OCEANPLUS_FRAME_STEP_OFF = 2,
+} GstOceanPlusFrameStep;
+
 GST_ELEMENT_REGISTER_DECLARE (oceanplustrack);
 
 G_END_DECLS

@@ -74,7 +74,7 @@ void expect_properties(const std::string& element, const std::vector<std::string
 
 TEST(Inspect, TrackProperties) {
   expect_properties("oceanplustrack",
-                    {"model", "variant", "preset", "device", "precision", "threads", "mask-threshold", "lost-threshold",
+                    {"model", "variant", "preset", "device", "precision", "frame-step", "threads", "mask-threshold", "lost-threshold",
                      "lost-patience", "max-targets", "cyclic-init", "init-box", "init-mask", "roi-init",
                      "roi-match-iou", "click-to-track", "click-box-size", "target-count"});
 }

@@ -532,6 +532,31 @@ TEST(TrackElement, Bfloat16PrecisionTracks) {
   EXPECT_EQ(precision, bf16->value);
 }
 
+// frame-step=on: once the targets have started, the crop kernel reads the buffer in its own format (no BGR copy of
+// the frame). The same track from NV12, I420 (odd sizes: chroma planes of (n+1)/2) and BGRx as from BGR.
+TEST(TrackElement, FrameStepReadsTheBufferInItsOwnFormat) {
+  std::vector<GstOceanPlusTrackMeta> reference;
+  for (const GstVideoFormat format : {GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_I420,
+                                      GST_VIDEO_FORMAT_BGRx}) {
+    Tracked t("init-box=64,60,80,80 cyclic-init=false frame-step=on", format);
+    for (int i = 0; i < 4; ++i) {
+      BufferRef out(t.push(3 * i));
+      ASSERT_NE(out.buffer, nullptr) << gst_video_format_to_string(format);
+      const auto metas = track_metas(out);
+      ASSERT_EQ(metas.size(), 1u) << gst_video_format_to_string(format) << " buffer " << i;
+      if (format == GST_VIDEO_FORMAT_BGR) {
+        reference.push_back(*metas[0]);
+        continue;
+      }
+      EXPECT_NEAR(metas[0]->x, reference[i].x, 2) << gst_video_format_to_string(format) << " buffer " << i;
+      EXPECT_NEAR(metas[0]->y, reference[i].y, 2) << gst_video_format_to_string(format) << " buffer " << i;
+      EXPECT_NEAR(metas[0]->width, reference[i].width, 2) << gst_video_format_to_string(format) << " buffer " << i;
+      EXPECT_NEAR(metas[0]->height, reference[i].height, 2) << gst_video_format_to_string(format) << " buffer " << i;
+    }
+    EXPECT_EQ(t.messages(GST_MESSAGE_ERROR).size(), 0u) << gst_video_format_to_string(format);
+  }
+}
+
 // Frames in GStreamer's CUDA memory: the caps feature is negotiated through (downstream gets the same CUDA caps) and
 // the frame is read through the memory's own map. The buffer here is system memory under CUDA caps, which the map
 // reads alike; a real CUDA buffer needs a GPU (the next test).
