@@ -54,6 +54,8 @@ const char* kUsage =
     "  --stop-at N             stop after step N, keeping the schedule of --iterations (a checkpoint midway)\n"
     "  --init FILE             start the head from FILE's mask head (fine-tuning; fresh optimizer and schedule)\n"
     "  --hide-prob P           share of pairs whose target-model fit does not see part of the object (default 0)\n"
+    "  --deform-prob P         share of pairs whose search crop is deformed non-rigidly (default 0)\n"
+    "  --deform-magnitude M    the deformation's reach, a fraction of the target's side (default 0.1)\n"
     "  --validate-only         load the head from MODEL.pt, print the held-out IoUs and exit\n"
     "  --val-every N           mean IoU on held-out pack images every N steps (default 250; 0 = never)\n"
     "  --threads N             CPU threads (default 2)\n";
@@ -63,7 +65,7 @@ struct Options {
   std::string backbone, out;
   int stop_at = 0;  // 0: run all iterations
   int iterations = 3000, batch = 16, checkpoint_every = 250, val_every = 250, threads = 2;
-  double lr = 2e-3, hide_prob = 0;
+  double lr = 2e-3, hide_prob = 0, deform_prob = 0, deform_magnitude = 0.1;
   std::string init;  // start the head from this model's mask_head.* (fine-tuning) instead of fresh weights
   uint64_t seed = 1;
   std::vector<std::string> exclude;
@@ -119,6 +121,10 @@ Options parse(int argc, char** argv) {
       o.init = value();
     } else if (a == "--hide-prob") {
       o.hide_prob = number(value());
+    } else if (a == "--deform-prob") {
+      o.deform_prob = number(value());
+    } else if (a == "--deform-magnitude") {
+      o.deform_magnitude = number(value());
     } else if (a == "--validate-only") {
       o.validate_only = true;
     } else if (a == "--resume") {
@@ -131,6 +137,8 @@ Options parse(int argc, char** argv) {
   if (o.iterations < 1 || o.batch < 1 || o.threads < 1 || !(o.lr > 0)) throw Error("iterations, batch, threads and lr must be positive");
   if (o.checkpoint_every < 1) o.checkpoint_every = o.iterations;
   if (o.hide_prob < 0 || o.hide_prob > 1) throw Error("--hide-prob must be in [0, 1]");
+  if (o.deform_prob < 0 || o.deform_prob > 1) throw Error("--deform-prob must be in [0, 1]");
+  if (o.deform_magnitude < 0 || o.deform_magnitude > 0.5) throw Error("--deform-magnitude must be in [0, 0.5]");
   if (o.stop_at < 0 || o.stop_at > o.iterations) throw Error("--stop-at must be in [1, --iterations]");
   if (o.resume && !o.init.empty()) throw Error("--resume and --init exclude each other");
   return o;
@@ -331,7 +339,10 @@ int run(const Options& o) {
   for (const auto& e : train::read_train_index(root)) (held_out(e) ? val_entries : train_entries).push_back(e);
   train::SamplerOptions sampler_options;
   sampler_options.exclude_sources = o.exclude;
-  const train::PairSampler sampler(root, train_entries, sampler_options);
+  train::SamplerOptions train_options = sampler_options;  // validation pairs stay undeformed: comparable across runs
+  train_options.deform_prob = o.deform_prob;
+  train_options.deform_magnitude = o.deform_magnitude;
+  const train::PairSampler sampler(root, train_entries, train_options);
   const train::PairSampler val_sampler(root, val_entries, sampler_options);
   std::cerr << "oceanplus-train: " << sampler.size() << " training objects, " << val_sampler.size()
             << " held out; " << o.iterations << " steps of " << o.batch << " pairs\n";

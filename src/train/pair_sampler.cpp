@@ -25,7 +25,7 @@ uint64_t splitmix64(uint64_t x) {
 
 // Independent random streams per concern, so that switching one augmentation off leaves the others' draws unchanged
 // (the distractor test relies on it).
-enum class Stream : uint64_t { Order = 1, Geometry = 2, Distractors = 3, Photometric = 4 };
+enum class Stream : uint64_t { Order = 1, Geometry = 2, Distractors = 3, Photometric = 4, Deformation = 5 };
 
 // Our own uniform/normal on top of mt19937_64: std:: distributions differ between standard libraries, these do not.
 class Rng {
@@ -81,6 +81,36 @@ cv::Matx23d crop_transform(const cv::Rect& box, const SamplerOptions& o, const J
   const double crop_centre = (o.instance_size - 1) / 2.0;
   const double k = j.scale * o.instance_size / search_side(box, o);
   return similarity(source_centre, cv::Point2d(crop_centre, crop_centre) + j.shift, k, j.angle_deg, j.flip);
+}
+
+// A smooth random displacement of an image and its 0/1 mask: grid² displacements uniform in ±reach pixels, upsampled
+// bicubically to the image and applied by remap (the mask bilinearly, thresholded at 0.5).
+void deform(cv::Mat& image, cv::Mat& mask01, int grid, double reach, Rng& rng) {
+  cv::Mat dx(grid, grid, CV_32F), dy(grid, grid, CV_32F);
+  for (int i = 0; i < grid * grid; ++i) {
+    dx.at<float>(i) = static_cast<float>(rng.uniform(-reach, reach));
+    dy.at<float>(i) = static_cast<float>(rng.uniform(-reach, reach));
+  }
+  cv::Mat map_x, map_y;
+  cv::resize(dx, map_x, image.size(), 0, 0, cv::INTER_CUBIC);
+  cv::resize(dy, map_y, image.size(), 0, 0, cv::INTER_CUBIC);
+  for (int y = 0; y < image.rows; ++y) {
+    float* mx = map_x.ptr<float>(y);
+    float* my = map_y.ptr<float>(y);
+    for (int x = 0; x < image.cols; ++x) {
+      mx[x] += static_cast<float>(x);
+      my[x] += static_cast<float>(y);
+    }
+  }
+  cv::Mat warped;
+  cv::remap(image, warped, map_x, map_y, cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  image = warped;
+  cv::Mat mask_float, mask_warped;
+  mask01.convertTo(mask_float, CV_32F);
+  cv::remap(mask_float, mask_warped, map_x, map_y, cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0));
+  cv::Mat binary;
+  cv::compare(mask_warped, 0.5, binary, cv::CMP_GE);
+  binary.convertTo(mask01, CV_8U, 1.0 / 255);
 }
 
 cv::Mat warp_mask(const cv::Mat& mask_float, const cv::Matx23d& transform, cv::Size size) {
@@ -148,6 +178,10 @@ void check_options(const SamplerOptions& o) {
   check_probability(o.same_image_distractor_prob, "same_image_distractor_prob");
   check_probability(o.reference_distractor_prob, "reference_distractor_prob");
   if (o.max_distractors < 0 || o.max_video_gap < 0) throw Error("SamplerOptions: negative max_distractors or gap");
+  check_probability(o.deform_prob, "deform_prob");
+  if (!(o.deform_magnitude >= 0) || o.deform_grid < 2) {
+    throw Error("SamplerOptions: deform_magnitude must be >= 0 and deform_grid >= 2");
+  }
 }
 
 }  // namespace
@@ -371,6 +405,12 @@ TrainingPair PairSampler::sample(uint64_t seed, uint64_t index) const {
   cv::warpAffine(d.image(cache, pair.search_entry_index), pair.search_bgr, search_transform, crop_size,
                  cv::INTER_LINEAR, cv::BORDER_CONSTANT, pad);
   pair.search_mask = warp_mask(d.mask(cache, pair.search_entry_index), search_transform, crop_size);
+  Rng deformation(seed, index, Stream::Deformation);
+  if (o.deform_prob > 0 && deformation.chance(o.deform_prob)) {
+    const cv::Rect box = cv::boundingRect(pair.search_mask);
+    const double reach = o.deform_magnitude * std::sqrt(static_cast<double>(std::max(1, box.area())));
+    deform(pair.search_bgr, pair.search_mask, o.deform_grid, reach, deformation);
+  }
   pair.search_box = cv::Rect2f(cv::boundingRect(pair.search_mask));
 
   // Distractors: hide part of the target in the search crop; add look-alikes beside it in the reference crop.

@@ -42,6 +42,13 @@ struct SamplerOptions {
   double reference_distractor_prob = 0.25;     // chance of one distractor in the reference crop, outside the target
 
   int max_video_gap = 10;                      // template frame t, search frame t+k, |k| <= gap
+
+  // Non-rigid change between the two crops (a still image otherwise shows the object in the same pose twice): a
+  // smooth random displacement field over the search crop and its mask, drawn on a deform_grid² lattice of
+  // displacements uniform in ±deform_magnitude × the target's side in the crop, upsampled bicubically.
+  double deform_prob = 0;
+  double deform_magnitude = 0.1;
+  int deform_grid = 4;
 };
 
 // Options with every augmentation off: both crops are the tracker's crops of the entry (tests, debugging).

@@ -30,13 +30,14 @@ struct Arguments {
   int bench = 0, threads = 1;
   std::string format = "jpg";
   std::vector<std::string> exclude;
+  double deform_prob = 0, deform_magnitude = 0.1;
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr,
                "oceanplus-train-preview: %s\n"
                "usage: oceanplus-train-preview --data DIR --count N --out DIR [--seed S] [--exclude SOURCE]... "
-               "[--bench N [--threads T]] [--format jpg|png]\n"
+               "[--bench N [--threads T]] [--format jpg|png] [--deform-prob P] [--deform-magnitude M]\n"
                "  --bench N   also time N sample() calls on T threads (default 1; OpenCV's own threads off; nothing\n"
                "              written for them)\n",
                message.c_str());
@@ -59,6 +60,8 @@ Arguments parse(int argc, char** argv) {
       else if (flag == "--exclude") a.exclude.push_back(value);
       else if (flag == "--format") a.format = value;
       else if (flag == "--threads") a.threads = std::stoi(value);
+      else if (flag == "--deform-prob") a.deform_prob = std::stod(value);
+      else if (flag == "--deform-magnitude") a.deform_magnitude = std::stod(value);
       else usage_error("unknown option " + flag);
     } catch (const std::logic_error&) {
       usage_error("bad number for " + flag + ": " + value);
@@ -110,6 +113,8 @@ int main(int argc, char** argv) {
   try {
     SamplerOptions options;
     options.exclude_sources = args.exclude;
+    options.deform_prob = args.deform_prob;
+    options.deform_magnitude = args.deform_magnitude;
     const auto load_start = std::chrono::steady_clock::now();
     PairSampler sampler(args.data, read_train_index(args.data), options);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();

@@ -345,6 +345,38 @@ TEST_F(PairSamplerTest, RejectsBadOptionsAndMissingFiles) {
   EXPECT_THROW(empty.sample(0, 0), Error);
 }
 
+TEST_F(PairSamplerTest, DeformationMovesTheSearchCropAndItsMaskTogether) {
+  const PairSampler plain = make(SamplerOptions{});
+  SamplerOptions deformed_options;
+  deformed_options.deform_prob = 1;
+  deformed_options.deform_magnitude = 0.15;
+  const PairSampler deformed = make(deformed_options);
+  int changed = 0;
+  for (uint64_t i = 0; i < 12; ++i) {
+    const TrainingPair a = plain.sample(3, i), b = deformed.sample(3, i);
+    // Its own random stream: everything else about the pair is drawn as without it.
+    EXPECT_EQ(a.entry_index, b.entry_index);
+    EXPECT_EQ(a.distractor_entries, b.distractor_entries);
+    EXPECT_TRUE(same(a.reference_bgr, b.reference_bgr));
+    EXPECT_TRUE(same(a.reference_mask, b.reference_mask));
+    changed += !same(a.search_bgr, b.search_bgr);
+    // A bend, not a different object: the mask keeps most of its area and overlaps its undeformed self.
+    const double area_a = cv::countNonZero(a.search_mask), area_b = cv::countNonZero(b.search_mask);
+    if (area_a < 200) continue;
+    EXPECT_NEAR(area_b / area_a, 1.0, 0.35) << "index " << i;
+    const double inter = cv::countNonZero(a.search_mask & b.search_mask);
+    EXPECT_GT(inter / std::max(area_a, area_b), 0.2) << "index " << i;
+    // The box is the deformed mask's, before distractors occlude part of it.
+    const cv::Rect2f visible(cv::boundingRect(b.search_mask));
+    EXPECT_EQ(visible & b.search_box, visible) << "index " << i;
+  }
+  EXPECT_EQ(changed, 12);
+  EXPECT_TRUE(same(deformed.sample(3, 5), deformed.sample(3, 5))) << "deterministic";
+  SamplerOptions bad;
+  bad.deform_prob = 2;
+  EXPECT_THROW(make(bad), Error);
+}
+
 TEST(ContourMap, SquareGivesItsBorder) {
   cv::Mat mask = cv::Mat::zeros(50, 60, CV_8U);
   mask(cv::Rect(10, 15, 20, 12)).setTo(1);
