@@ -77,8 +77,10 @@ TEST(LiteMaskHead, ShapesAndDeepSupervision) {
   at::Tensor search_mask = at::zeros({1, 1, 255, 255});
   search_mask.slice(2, 100, 160).slice(3, 90, 170).fill_(1);
   head.fit_target_model(t, first, search_mask);
-  ASSERT_TRUE(t.tm_weights.defined());
-  EXPECT_EQ(t.tm_weights.size(0), 24 + 48 + 16 + 16 + 1);  // stride 8, 16, 4, 2 taps and the bias
+  ASSERT_TRUE(t.tm_filter.defined());
+  // Stride 8, 16, 4, 2 taps; the bias apart.
+  EXPECT_EQ(t.tm_filter.sizes(), (at::IntArrayRef{1, 24 + 48 + 16 + 16, 1, 1}));
+  EXPECT_EQ(t.tm_bias.numel(), 1);
   const nn::LiteMaskOutput out = head.forward(t, in, true);
   EXPECT_EQ(out.logits.sizes(), (at::IntArrayRef{2, 1, 255, 255}));
   EXPECT_EQ(out.arn.sizes(), (at::IntArrayRef{2, 1, 16, 16}));

@@ -173,7 +173,6 @@ void LiteMaskHead::fit_target_model(LiteMaskTemplate& state, const NanoTrackTaps
   auto [gram, rhs] = normal_equations(features, mean, std, search_mask, fit_weight);
   gram = gram + at::eye(f + 1, gram.options()) * ridge;
   const at::Tensor weights = at::linalg_solve(gram, rhs).reshape({f + 1});  // over the standardised features
-  state.tm_weights = weights.to(at::kFloat);
   // Fold the standardisation into a 1×1 convolution once: w·(x-m)/s + b = (w/s)·x + (b - Σ w·m/s).
   const at::Tensor scaled = weights.slice(0, 0, f) / std;
   state.tm_filter = scaled.to(features.scalar_type()).reshape({1, f, 1, 1});

@@ -29,8 +29,8 @@ namespace oceanplus::nn {
 struct LiteMaskTemplate {
   at::Tensor arn_keys;    // 1×64×D (template cells × embedding)
   at::Tensor arn_values;  // 1×64×1 (the template mask averaged over each cell)
-  at::Tensor tm_weights;  // (F+1) target-model weights over the standardised features (+ bias); undefined = none
-  at::Tensor tm_filter, tm_bias;  // the same with the feature standardisation folded in: 1×F×1×1 and 1
+  // The target model, its feature standardisation folded in: a 1×F×1×1 filter and a bias of 1; undefined = none.
+  at::Tensor tm_filter, tm_bias;
 };
 
 // What the decoder reads from one search pass (all from the frozen network).
