@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "detail/validate.h"
 #include "reference/oceanplus_kernels_ref.h"
 #ifdef OCEANPLUS_HAVE_CUDA_GLUE
 #include <c10/cuda/CUDAFunctions.h>
@@ -17,54 +18,46 @@
 namespace oceanplus::track {
 namespace {
 
-oceanplus_image bgr_image(const cv::Mat& frame, const uint8_t* pixels, int stride) {
+// The image the crop kernel reads for a step: its frame source, or the BGR frame.
+oceanplus_image step_image(const FrameStepInput& in) {
+  if (in.source) return in.source->image;
   oceanplus_image image{};
   image.format = OCEANPLUS_PIXEL_BGR;
-  image.width = frame.cols;
-  image.height = frame.rows;
-  image.planes[0] = pixels;
-  image.strides[0] = stride;
+  image.width = in.frame->cols;
+  image.height = in.frame->rows;
+  image.planes[0] = in.frame->data;
+  image.strides[0] = static_cast<int>(in.frame->step[0]);
   return image;
 }
 
-// Rows and bytes per row of each plane of a frame (only what the pixels take, without the stride's padding).
-struct PlaneShape {
-  int64_t rows, row_bytes;
-};
-std::vector<PlaneShape> plane_shapes(const oceanplus_image& image) {
-  const int64_t w = image.width, h = image.height, cw = (w + 1) / 2, ch = (h + 1) / 2;
-  switch (image.format) {
-    case OCEANPLUS_PIXEL_BGR:
-    case OCEANPLUS_PIXEL_RGB: return {{h, 3 * w}};
-    case OCEANPLUS_PIXEL_RGBA:
-    case OCEANPLUS_PIXEL_BGRX: return {{h, 4 * w}};
-    case OCEANPLUS_PIXEL_NV12: return {{h, w}, {ch, 2 * cw}};
-    case OCEANPLUS_PIXEL_I420: return {{h, w}, {ch, cw}, {ch, cw}};
-    default: throw Error("frame step: unknown pixel format " + std::to_string(image.format));
-  }
+// Rows of plane `plane` (chroma planes of NV12/I420 have half the rows, rounded up).
+int64_t plane_rows(const oceanplus_image& image, int plane) {
+  return plane == 0 ? image.height : (static_cast<int64_t>(image.height) + 1) / 2;
 }
 
+// The kernels' own image check (kernels/detail/validate.h), with a message saying what is wrong.
 void check_source(const FrameSource& source) {
   const oceanplus_image& image = source.image;
   if (image.width <= 0 || image.height <= 0) throw Error("frame step: the frame has no pixels");
-  const std::vector<PlaneShape> planes = plane_shapes(image);
-  for (size_t p = 0; p < planes.size(); ++p) {
-    if (!image.planes[p] || image.strides[p] < planes[p].row_bytes) {
+  const int planes = kernels::detail::plane_count(image.format);
+  if (planes == 0) throw Error("frame step: unknown pixel format " + std::to_string(image.format));
+  for (int p = 0; p < planes; ++p) {
+    const int64_t row_bytes = kernels::detail::min_row_bytes(image.format, p, image.width);
+    if (!image.planes[p] || image.strides[p] < row_bytes) {
       throw Error("frame step: plane " + std::to_string(p) + " of the frame is missing or its stride (" +
-                  std::to_string(image.strides[p]) + ") is shorter than a row (" +
-                  std::to_string(planes[p].row_bytes) + " bytes)");
+                  std::to_string(image.strides[p]) + ") is shorter than a row (" + std::to_string(row_bytes) +
+                  " bytes)");
     }
   }
 }
 
-// The image the crop kernel reads on the CPU: the source (host memory only) or the BGR frame.
+// The image the crop kernel reads on the CPU: the step's, which must be in host memory.
 oceanplus_image host_image(const FrameStepInput& in) {
-  if (!in.source) return bgr_image(*in.frame, in.frame->data, static_cast<int>(in.frame->step[0]));
-  if (in.source->cuda_device >= 0) {
+  if (in.source && in.source->cuda_device >= 0) {
     throw Error("frame step: the frame is on cuda:" + std::to_string(in.source->cuda_device) +
                 " but the model runs on the CPU");
   }
-  return in.source->image;
+  return step_image(in);
 }
 
 // The network's maps, checked against the batch and the score size, made contiguous.
@@ -154,23 +147,24 @@ void run_on_cuda(at::Device device, const std::vector<FrameStepInput>& in, const
     image = source->image;
   } else {
     // The one upload of the step, whatever the number of targets: the frame's planes packed row after row.
-    image = source ? source->image : bgr_image(*in[0].frame, in[0].frame->data, static_cast<int>(in[0].frame->step[0]));
-    const std::vector<PlaneShape> planes = plane_shapes(image);
-    int64_t total = 0;
-    for (const PlaneShape& p : planes) total += p.rows * p.row_bytes;
-    at::Tensor packed = at::empty({total}, at::TensorOptions().dtype(at::kByte).pinned_memory(true));
-    uint8_t* dst = packed.data_ptr<uint8_t>();
-    std::vector<int64_t> plane_offset;
-    for (size_t p = 0; p < planes.size(); ++p) {
-      plane_offset.push_back(dst - packed.data_ptr<uint8_t>());
-      for (int64_t row = 0; row < planes[p].rows; ++row, dst += planes[p].row_bytes) {
-        std::memcpy(dst, image.planes[p] + row * image.strides[p], planes[p].row_bytes);
+    image = step_image(in[0]);
+    const int planes = kernels::detail::plane_count(image.format);
+    std::vector<int64_t> row_bytes(planes), plane_offset(planes + 1, 0);
+    for (int p = 0; p < planes; ++p) {
+      row_bytes[p] = kernels::detail::min_row_bytes(image.format, p, image.width);
+      plane_offset[p + 1] = plane_offset[p] + plane_rows(image, p) * row_bytes[p];
+    }
+    at::Tensor packed = at::empty({plane_offset[planes]}, at::TensorOptions().dtype(at::kByte).pinned_memory(true));
+    for (int p = 0; p < planes; ++p) {
+      uint8_t* dst = packed.data_ptr<uint8_t>() + plane_offset[p];
+      for (int64_t row = 0; row < plane_rows(image, p); ++row) {
+        std::memcpy(dst + row * row_bytes[p], image.planes[p] + row * image.strides[p], row_bytes[p]);
       }
     }
     frame_on_device = packed.to(device, /*non_blocking=*/true);
-    for (size_t p = 0; p < planes.size(); ++p) {
+    for (int p = 0; p < planes; ++p) {
       image.planes[p] = frame_on_device.data_ptr<uint8_t>() + plane_offset[p];
-      image.strides[p] = static_cast<int>(planes[p].row_bytes);
+      image.strides[p] = static_cast<int>(row_bytes[p]);
     }
   }
   const int64_t count = static_cast<int64_t>(in.size()), n = in[0].crop.output_side;
