@@ -399,18 +399,18 @@ at::Tensor resize_bilinear_aligned(const at::Tensor& x, int64_t height, int64_t 
   return at::upsample_bilinear2d(x, {height, width}, /*align_corners=*/true);
 }
 
-at::Tensor xcorr_depthwise(const at::Tensor& search, const at::Tensor& kernel) {
+at::Tensor xcorr_depthwise(const at::Tensor& search, const at::Tensor& kernel, int64_t padding) {
   const int64_t batch = kernel.size(0), channels = kernel.size(1);
   at::Tensor k = kernel.reshape({batch * channels, 1, kernel.size(2), kernel.size(3)});
-  const std::array<int64_t, 2> unit{1, 1}, zero{0, 0};
-  if (batch == 1) return at::conv2d(search, k, {}, unit, zero, unit, channels);
+  const std::array<int64_t, 2> unit{1, 1}, pad{padding, padding};
+  if (batch == 1) return at::conv2d(search, k, {}, unit, pad, unit, channels);
   if (search.size(0) != batch) {
     throw Error("xcorr_depthwise: " + std::to_string(search.size(0)) + " search features for " +
                 std::to_string(batch) + " kernels");
   }
   // Item i correlated with its own kernel: one grouped convolution over the N·C channels.
   const at::Tensor s = to_dense(search).reshape({1, batch * channels, search.size(2), search.size(3)});
-  const at::Tensor out = at::conv2d(s, k, {}, unit, zero, unit, batch * channels);
+  const at::Tensor out = at::conv2d(s, k, {}, unit, pad, unit, batch * channels);
   return out.view({batch, channels, out.size(2), out.size(3)});
 }
 

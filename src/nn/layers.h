@@ -118,8 +118,9 @@ at::Tensor to_dense(const at::Tensor& x);
 // Bilinear resize with align_corners=true (every resize of the mask branch); identity when the size already matches.
 at::Tensor resize_bilinear_aligned(const at::Tensor& x, int64_t height, int64_t width);
 
-// Depthwise cross-correlation: each channel of `search` correlated with the same channel of `kernel`. A batch of N
-// kernels (N×C×h×w) correlates item i of an N-item search with kernel i.
-at::Tensor xcorr_depthwise(const at::Tensor& search, const at::Tensor& kernel);
+// Depthwise cross-correlation: each channel of `search` correlated with the same channel of `kernel`, zero-padded by
+// `padding`. One kernel (1×C×h×w) serves every search item; a batch of N kernels (N×C×h×w) correlates item i of an
+// N-item search with kernel i.
+at::Tensor xcorr_depthwise(const at::Tensor& search, const at::Tensor& kernel, int64_t padding = 0);
 
 }  // namespace oceanplus::nn

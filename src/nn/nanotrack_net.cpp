@@ -179,12 +179,7 @@ struct NanoTrackNet::Correlation {
       return corr;
     }
     const at::Tensor k = (*kernel_conv)(zf.slice(2, 2, 6).slice(3, 2, 6));  // 1×C×4×4 or N×C×4×4
-    const at::Tensor s = (*search_conv)(xf);
-    const int64_t c = s.size(1), n = s.size(0);
-    const at::Tensor weight = k.size(0) == 1 ? k.reshape({c, 1, k.size(2), k.size(3)}).repeat({n, 1, 1, 1})
-                                             : k.reshape({n * c, 1, k.size(2), k.size(3)});
-    const at::Tensor out = at::conv2d(s.reshape({1, n * c, s.size(2), s.size(3)}), weight, {}, {1, 1}, {1, 1}, {1, 1}, n * c);
-    return out.reshape({n, c, out.size(2), out.size(3)});
+    return xcorr_depthwise((*search_conv)(xf), k, 1);
   }
 };
 

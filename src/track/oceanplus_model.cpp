@@ -77,18 +77,30 @@ void OceanPlusModel::reset_target_mask(TargetFeatures& target, const cv::Mat& ma
   net_->set_template_mask(target_of(target).state, mask_to_tensor(mask, net_->device()));
 }
 
-FrameStepMaps OceanPlusModel::search_maps(OceanPlusTarget& t, const at::Tensor& crop) const {
-  // Release the previous pass's tensors first, so that the allocator reuses their memory instead of mapping fresh
-  // pages for this pass.
+namespace {
+// The maps of N search passes: the cls logits (N×1×S×S, before the sigmoid), the box distances, and the mask's
+// foreground probability (N×S'×S').
+FrameStepMaps maps_of(const nn::SearchOutput& out) {
+  FrameStepMaps maps;
+  maps.logits = out.cls_logits;
+  maps.ltrb = out.bbox_ltrb;
+  maps.mask_prob = at::softmax(out.mask_logits, 1).select(1, 1);
+  return maps;
+}
+
+// Releases the previous pass's tensors first, so that the allocator reuses their memory instead of mapping fresh
+// pages for this pass.
+void release_last_pass(OceanPlusTarget& t) {
   t.last_output = nn::SearchOutput();
   t.last_neck_xf = at::Tensor();
+}
+}  // namespace
+
+FrameStepMaps OceanPlusModel::search_maps(OceanPlusTarget& t, const at::Tensor& crop) const {
+  release_last_pass(t);
   t.last_output = net_->track(t.state, crop);
   t.last_neck_xf = t.last_output.neck_xf;
-  FrameStepMaps maps;
-  maps.logits = t.last_output.cls_logits;  // 1×1×S×S, before the sigmoid
-  maps.ltrb = t.last_output.bbox_ltrb;
-  maps.mask_prob = at::softmax(t.last_output.mask_logits, 1).select(1, 1);  // 1×S'×S'
-  return maps;
+  return maps_of(t.last_output);
 }
 
 SearchResult OceanPlusModel::track(TargetFeatures& target, const cv::Mat& x_crop) {
@@ -128,8 +140,7 @@ void OceanPlusModel::frame_step_batch(const std::vector<TargetFeatures*>& target
   std::vector<FrameStepCache*> caches;
   for (TargetFeatures* target : targets) {
     OceanPlusTarget& t = target_of(*target);
-    t.last_output = nn::SearchOutput();  // free the last pass's tensors before this one allocates
-    t.last_neck_xf = at::Tensor();
+    release_last_pass(t);
     ts.push_back(&t);
     states.push_back(&t.state);
     caches.push_back(&t.frame_step);
@@ -142,11 +153,7 @@ void OceanPlusModel::frame_step_batch(const std::vector<TargetFeatures*>& target
                     for (size_t i = 0; i < ts.size(); ++i) {
                       ts[i]->last_neck_xf = batch.neck_xf.narrow(0, static_cast<int64_t>(i), 1);
                     }
-                    FrameStepMaps maps;
-                    maps.logits = batch.cls_logits;
-                    maps.ltrb = batch.bbox_ltrb;
-                    maps.mask_prob = at::softmax(batch.mask_logits, 1).select(1, 1);
-                    return maps;
+                    return maps_of(batch);
                   },
                   out);
 }
