@@ -389,20 +389,18 @@ void Tracker::apply_peak(const cv::Size& frame_size, StepTrace& t) {
 
 TargetResult Tracker::track(const cv::Mat& frame_in, StepTrace* trace) {
   if (!features_) throw Error("track() before initialisation");
+  if (uses_frame_step()) {  // the frame step's one path: a group of one
+    std::vector<StepTrace> traces;
+    TargetResult result = track_all({this}, frame_in, nullptr, &traces).front();
+    if (trace) *trace = std::move(traces.front());
+    return result;
+  }
   const cv::Mat frame = as_bgr(frame_in);
   const ModelGeometry& geo = model_->geometry();
   StepTrace local;
   StepTrace& t = trace ? *trace : local;
   begin_step(t);
   auto clock = std::chrono::steady_clock::now();
-  if (uses_frame_step()) {
-    const FrameStepInput step = frame_step_input(frame.size(), &frame, nullptr, t);
-    FrameStepOutput out;
-    model_->frame_step(*features_, step, out);
-    t.network_ms = ms_since(clock);  // the whole device step: crop, network, peak and paste-back
-    return finish_frame_step(frame.size(), t, out);
-  }
-
   t.x_crop = crop_subwindow(frame, pos_.x, pos_.y, instance_size_, t.s_x_rounded, pad_colour_, &t.crop,
                             params_.crop_rounding);
   t.crop_ms = ms_since(clock);
@@ -489,7 +487,7 @@ std::vector<TargetResult> Tracker::track_all(const std::vector<Tracker*>& tracke
     const double shared_ms = ms_since(clock) / static_cast<double>(members.size());
     for (size_t k = 0; k < members.size(); ++k) {
       const size_t i = members[k];
-      t[i].network_ms = shared_ms;  // the pass's time, split evenly
+      t[i].network_ms = shared_ms;  // the whole device step (crop, network, peak, paste), split evenly
       results[i] = trackers[i]->finish_frame_step(frame_size, t[i], outputs[k]);
     }
   }
