@@ -199,13 +199,14 @@ int main(int argc, char** argv) {
         names.push_back("reference");
       }
       if (!o.precision.empty() && o.precision != "fp32") {
-        if (o.precision != "fp16" && o.precision != "bf16") usage_error("--precision: fp16 or bf16");
-        if (o.precision == "fp16" && !options.device.is_cuda()) usage_error("--precision fp16 needs --device cuda");
         oceanplus::nn::LoadOptions reduced = options;
-        reduced.dtype = o.precision == "fp16" ? at::kHalf : at::kBFloat16;
-        reduced.channels_last = true;
+        try {
+          oceanplus::nn::set_precision(reduced, o.precision);
+        } catch (const std::exception& e) {
+          usage_error(std::string("--precision: ") + e.what());
+        }
         nets.push_back(OceanPlusNet::load(weights, reduced));
-        names.push_back(o.precision == "fp16" ? "fp16" : "bf16");
+        names.push_back(o.precision.c_str());
       }
       for (int size : o.sizes) {
         const std::vector<Row> rows = time_interleaved(nets, size, o);

@@ -305,6 +305,26 @@ at::Tensor to_blocked(const at::Tensor& x) { return x; }
 at::Tensor to_dense(const at::Tensor& x) { return x; }
 #endif
 
+void set_precision(LoadOptions& options, const std::string& precision) {
+  if (precision.empty() || precision == "fp32") {
+    options.dtype = at::kFloat;
+    options.channels_last = false;
+    return;
+  }
+  if (precision == "fp16") {
+    if (!options.device.is_cuda()) {
+      throw Error("precision fp16 needs a CUDA device (LibTorch's CPU kernels have no float16); use fp32 or bf16 on "
+                  "the CPU");
+    }
+    options.dtype = at::kHalf;
+  } else if (precision == "bf16") {
+    options.dtype = at::kBFloat16;
+  } else {
+    throw Error("precision '" + precision + "': expected fp32, fp16 or bf16");
+  }
+  options.channels_last = true;
+}
+
 at::Tensor to_compute(const at::Tensor& t, at::ScalarType dtype, bool channels_last) {
   if (!t.defined()) return t;
   at::Tensor out = at::isFloatingType(t.scalar_type()) ? t.to(dtype) : t;

@@ -42,6 +42,10 @@ struct LoadOptions {
   }
 };
 
+// Sets dtype and channels_last for a precision by name: "fp32" (or ""), "fp16" (float16, channels-last; needs
+// options.device to be a GPU) or "bf16" (bfloat16, channels-last). Throws oceanplus::Error saying what is wrong.
+void set_precision(LoadOptions& options, const std::string& precision);
+
 // Builds a network from `state` on options.device: `build(reader, options)` reads the weights as they are on the CPU,
 // or from a copy moved to the device (tensors already there are not copied again), with the CPU-only oneDNN path off.
 template <typename Build>

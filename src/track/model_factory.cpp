@@ -36,29 +36,13 @@ std::string resolve_device(const std::string& requested) {
   return requested;
 }
 
-static void apply_precision(const std::string& precision, nn::LoadOptions& options) {
-  if (precision.empty() || precision == "fp32") return;
-  if (precision == "fp16") {
-    if (!options.device.is_cuda()) {
-      throw Error("precision fp16 needs a CUDA device (LibTorch's CPU kernels have no float16); use fp32 or bf16 on "
-                  "the CPU");
-    }
-    options.dtype = at::kHalf;
-  } else if (precision == "bf16") {
-    options.dtype = at::kBFloat16;
-  } else {
-    throw Error("precision '" + precision + "': expected fp32, fp16 or bf16");
-  }
-  options.channels_last = true;
-}
-
 ModelHandle load_tracking_model(const std::string& spec_in, const std::string& device_name,
                                 const std::string& precision) {
   ModelHandle h;
   h.device = resolve_device(device_name);
   nn::LoadOptions options;
   options.device = at::Device(h.device);
-  apply_precision(precision, options);
+  nn::set_precision(options, precision);
   h.precision = precision.empty() ? "fp32" : precision;
   if (options.device.is_cuda()) {
     // float32 means float32: LibTorch lets cuDNN and cuBLAS round inputs to TF32 by default (10-bit mantissa),
