@@ -91,9 +91,7 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<track::Tracker>> trackers;
     for (int k = 0; k < targets; ++k) {
       auto tracker = std::make_unique<track::Tracker>(handle.model, params, k + 1);
-      if (frame_step == "on") tracker->set_frame_step(track::FrameStepMode::On);
-      else if (frame_step == "off") tracker->set_frame_step(track::FrameStepMode::Off);
-      else if (frame_step != "auto") throw Error("--frame-step must be auto, on or off");
+      tracker->set_frame_step(track::frame_step_mode(frame_step));
       // Towards the frame's wider side, so that every copy stays inside.
       const double direction = box.x + box.width / 2 > frames[0].cols / 2.0 ? -1 : 1;
       const cv::Rect2d shifted(box.x + direction * 1.2 * box.width * k, box.y, box.width, box.height);

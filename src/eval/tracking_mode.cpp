@@ -90,9 +90,7 @@ int run_davis(const Options& options, std::ostream& out, std::ostream& err) {
   const std::vector<std::string> names = dataset.select(options.sequences);
   const track::ModelHandle handle = load_model(options, err);
   const auto& model = handle.model;
-  const track::FrameStepMode frame_step = options.frame_step == "on"    ? track::FrameStepMode::On
-                                          : options.frame_step == "off" ? track::FrameStepMode::Off
-                                                                        : track::FrameStepMode::Auto;
+  const track::FrameStepMode frame_step = track::frame_step_mode(options.frame_step);
   std::vector<SequenceResult> scored;
   double total_seconds = 0;
   size_t total_frames = 0;

@@ -277,6 +277,13 @@ void Tracker::set_frame_step(FrameStepMode mode) {
   frame_step_mode_ = mode;
 }
 
+FrameStepMode frame_step_mode(const std::string& name) {
+  if (name == "auto") return FrameStepMode::Auto;
+  if (name == "on") return FrameStepMode::On;
+  if (name == "off") return FrameStepMode::Off;
+  throw Error("frame step '" + name + "': expected auto, on or off");
+}
+
 bool Tracker::uses_frame_step() const {
   if (in_cyclic_init_ || frame_step_mode_ == FrameStepMode::Off || !model_->has_frame_step()) return false;
   return frame_step_mode_ == FrameStepMode::On || model_->prefers_frame_step();

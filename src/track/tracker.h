@@ -86,6 +86,8 @@ struct InitReport {
 // paste-back kernels, only the peak and the mask's ROI back on the host) or the classic way (crop and post-processing
 // with OpenCV on the host). Auto: the frame step when the model prefers it (a model on a GPU).
 enum class FrameStepMode { Auto, Off, On };
+// "auto", "on" or "off" (the tools' --frame-step); throws oceanplus::Error for anything else.
+FrameStepMode frame_step_mode(const std::string& name);
 
 class Tracker {
  public:
